@@ -1,0 +1,173 @@
+"""Grade one submission against its exercise's instructor notebook."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .compare import compare
+from .notebook import Cell, InvalidNotebook, build_program, load_notebook, solution_cells
+from .notebook import submitted_answers
+from .sandbox import Limits, RunOutcome, run_program
+
+COURSE_DIR = Path(__file__).resolve().parents[2]
+
+
+class GraderError(RuntimeError):
+    """The course itself is broken (a solution does not run); not the learner's fault."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    cells: list[Cell]
+
+    @property
+    def answer_ids(self) -> set[str]:
+        return {c.grade_id for c in self.cells if c.kind == "answer"}
+
+    @property
+    def tests(self) -> list[Cell]:
+        return [c for c in self.cells if c.kind == "test"]
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.points for t in self.tests)
+
+
+def exercise_ids(course_dir: Path = COURSE_DIR) -> list[str]:
+    """The exercises learners can submit: ``exercises/<ID>.ipynb``."""
+    return sorted(p.stem for p in (course_dir / "exercises").glob("*.ipynb"))
+
+
+def exercise_for(path: Path, course_dir: Path = COURSE_DIR) -> str | None:
+    """The exercise a submission answers, from its file name only.
+
+    ``01_masked_softmax.ipynb`` -> ``01_masked_softmax``; a copy such as
+    ``01_masked_softmax-Copy1.ipynb`` or ``01_masked_softmax (2).ipynb`` maps to the
+    longest exercise id its name starts with.
+    """
+    known = exercise_ids(course_dir)
+    if path.stem in known:
+        return path.stem
+    prefixes = [e for e in known if path.stem.startswith(e) and path.stem[len(e)] in " -_("]
+    return max(prefixes, key=len) if prefixes else None
+
+
+class Grader:
+    """Grades submissions; runs each exercise's solution once to get the reference values."""
+
+    def __init__(self, course_dir: Path = COURSE_DIR, limits: Limits = Limits()) -> None:
+        self.course_dir = course_dir
+        self.limits = limits
+        self._exercises: dict[str, Exercise] = {}
+        self._references: dict[str, RunOutcome] = {}
+        self._lock = threading.Lock()
+        self._exercise_locks: dict[str, threading.Lock] = {}
+
+    def exercise(self, exercise_id: str) -> Exercise:
+        with self._lock:
+            if exercise_id not in self._exercises:
+                path = self.course_dir / "solutions" / f"{exercise_id}.ipynb"
+                self._exercises[exercise_id] = Exercise(
+                    exercise_id, solution_cells(load_notebook(path))
+                )
+            return self._exercises[exercise_id]
+
+    def reference(self, exercise: Exercise) -> RunOutcome:
+        """The solution's own recorded values (computed once per grader, never cached on disk)."""
+        with self._lock:
+            lock = self._exercise_locks.setdefault(exercise.id, threading.Lock())
+        with lock:
+            if exercise.id not in self._references:
+                limits = Limits(max(self.limits.timeout, 120.0), max(self.limits.memory_mb, 4096))
+                outcome = run_program(build_program(exercise.cells, None), limits)
+                missing = [
+                    t.grade_id
+                    for t in exercise.tests
+                    if not any(cell == t.grade_id for cell, _ in outcome.records)
+                ]
+                if outcome.status != "graded" or outcome.errors or missing:
+                    raise GraderError(
+                        f"solution {exercise.id} does not run cleanly: status {outcome.status}, "
+                        f"errors {outcome.errors}, tests recording nothing {missing}\n"
+                        f"{outcome.output[-2000:]}"
+                    )
+                self._references[exercise.id] = outcome
+            return self._references[exercise.id]
+
+    def grade(self, path: Path, exercise_id: str | None = None) -> dict:
+        """The verdict for one submission, as the JSON object of the grader contract."""
+        start = time.monotonic()
+        exercise_id = exercise_id or exercise_for(path, self.course_dir)
+        result = {
+            "submission": str(path),
+            "exercise": exercise_id,
+            "status": "invalid",
+            "score": 0.0,
+            "max_score": 0.0,
+            "tests": [],
+            "seconds": 0.0,
+            "detail": "",
+        }
+        if exercise_id is None or exercise_id not in exercise_ids(self.course_dir):
+            result["detail"] = (
+                f"no exercise matches the file name {path.name!r}; expected one of "
+                f"{', '.join(exercise_ids(self.course_dir))} (or use --exercise)"
+            )
+            return self._finish(result, start)
+        exercise = self.exercise(exercise_id)
+        result["max_score"] = exercise.max_score
+        try:
+            submission = load_notebook(path)
+        except InvalidNotebook as error:
+            result["tests"] = [_test(t, False, f"not graded: {error}") for t in exercise.tests]
+            result["detail"] = str(error)
+            return self._finish(result, start)
+        reference = self.reference(exercise)
+        start = time.monotonic()  # the one-off reference run is not this submission's time
+        answers = submitted_answers(submission, exercise.answer_ids)
+        outcome = run_program(build_program(exercise.cells, answers), self.limits)
+        result["status"], result["detail"] = outcome.status, outcome.detail
+        missing = sorted(exercise.answer_ids - answers.keys())
+        if missing:
+            result["detail"] = (result["detail"] + "; " if result["detail"] else "") + (
+                f"no answer cell with grade_id {', '.join(missing)} (was its metadata removed?)"
+            )
+        for test in exercise.tests:
+            problems = []
+            for (cell, name), ref in reference.records.items():
+                if cell != test.grade_id:
+                    continue
+                mine = outcome.records.get((cell, name))
+                if mine is None:
+                    why = outcome.errors.get(cell) or outcome.detail or "the check did not run"
+                    problems.append(f"{name}: no value was checked ({why})")
+                    continue
+                problem = compare(
+                    ref["kind"], ref.get("params") or {}, mine.get("value"), ref["value"]
+                )
+                if problem:
+                    problems.append(f"{name}: {problem}")
+            result["tests"].append(
+                _test(test, not problems, "; ".join(problems)[:1000] or "passed")
+            )
+        result["score"] = sum(t["points"] for t in result["tests"])
+        return self._finish(result, start)
+
+    @staticmethod
+    def _finish(result: dict, start: float) -> dict:
+        result["seconds"] = round(time.monotonic() - start, 2)
+        return result
+
+
+def _test(test: Cell, passed: bool, message: str) -> dict:
+    return {
+        "name": test.grade_id,
+        "points": test.points if passed else 0.0,
+        "max_points": test.points,
+        "passed": passed,
+        "message": message,
+    }

@@ -1,0 +1,164 @@
+"""Reading notebooks as plain JSON and building the program the grader runs.
+
+The program for a submission is the instructor's solution notebook with each answer cell
+replaced by the learner's cell of the same ``grade_id``; every other cell, test cells and
+their hidden parts included, comes from the solution.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..check import EXPECTED_ARG
+
+
+class InvalidNotebook(ValueError):
+    """The file is not a notebook the grader can read; the message says why."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    kind: str  # "answer", "test" or "code"
+    grade_id: str | None
+    source: str
+    points: float = 0.0
+
+
+def load_notebook(path: Path) -> dict:
+    """Parse ``path`` as an nbformat-4 notebook (plain JSON, no nbformat import)."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        raise InvalidNotebook(f"cannot read file: {error.strerror}") from None
+    if not raw.strip():
+        raise InvalidNotebook("the file is empty")
+    try:
+        nb = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidNotebook(f"not valid JSON ({error})") from None
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise InvalidNotebook("not a Jupyter notebook: no list of 'cells'")
+    if nb.get("nbformat") != 4:
+        raise InvalidNotebook(f"expected nbformat 4, got nbformat {nb.get('nbformat')!r}")
+    return nb
+
+
+def cell_source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def _nbgrader(cell: dict) -> dict:
+    meta = cell.get("metadata")
+    grader = meta.get("nbgrader") if isinstance(meta, dict) else None
+    return grader if isinstance(grader, dict) else {}
+
+
+def solution_cells(nb: dict) -> list[Cell]:
+    """The code cells of an instructor notebook, classified by their nbgrader metadata."""
+    cells = []
+    for cell in nb["cells"]:
+        if cell.get("cell_type") != "code":
+            continue
+        meta = _nbgrader(cell)
+        if meta.get("solution"):
+            cells.append(Cell("answer", meta["grade_id"], cell_source(cell)))
+        elif meta.get("grade"):
+            points = float(meta.get("points", 0))
+            cells.append(Cell("test", meta["grade_id"], cell_source(cell), points))
+        else:
+            cells.append(Cell("code", None, cell_source(cell)))
+    return cells
+
+
+def submitted_answers(nb: dict, answer_ids: set[str]) -> dict[str, str]:
+    """The learner's source for each answer cell, found by ``grade_id`` (first one wins)."""
+    answers: dict[str, str] = {}
+    for cell in nb["cells"]:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        grade_id = _nbgrader(cell).get("grade_id")
+        if grade_id in answer_ids and grade_id not in answers:
+            answers[grade_id] = cell_source(cell)
+    return answers
+
+
+class _StripExpected(ast.NodeTransformer):
+    """Remove the ``expected`` argument of every ``check.<fn>(...)`` call."""
+
+    def visit_Call(self, node: ast.Call) -> ast.Call:
+        self.generic_visit(node)
+        func = node.func
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id == "check"
+            and func.attr in EXPECTED_ARG
+        ):
+            position = EXPECTED_ARG[func.attr]
+            node.args = node.args[:position]
+            node.keywords = [kw for kw in node.keywords if kw.arg != "expected"]
+        return node
+
+
+def strip_expected(source: str) -> str:
+    """Test-cell source without the expected values, for running in the learner's process."""
+    tree = _StripExpected().visit(ast.parse(source))
+    return ast.unparse(ast.fix_missing_locations(tree))
+
+
+def _expected_args(tree: ast.AST) -> list[ast.expr]:
+    """The ``expected`` argument of every ``check.<fn>(...)`` call in ``tree``."""
+    found = []
+    for call in ast.walk(tree):
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+            continue
+        func = call.func
+        if (
+            isinstance(func.value, ast.Name)
+            and func.value.id == "check"
+            and func.attr in EXPECTED_ARG
+        ):
+            found += [kw.value for kw in call.keywords if kw.arg == "expected"]
+            found += call.args[EXPECTED_ARG[func.attr] : EXPECTED_ARG[func.attr] + 1]
+    return found
+
+
+def names_only_expected_uses(source: str) -> set[str]:
+    """Names a test cell assigns that only its ``expected=`` arguments read.
+
+    A reference result must be computed inline in ``expected=`` (which the grader strips);
+    kept in a variable, it would still be computed in the learner's process where a patched
+    check helper could read it. Returns the offending names (empty for a good test cell).
+    """
+    tree = ast.parse(source)
+    expected = _expected_args(tree)
+    inside = {id(n) for e in expected for n in ast.walk(e)}
+    stored = {
+        n.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and id(n) not in inside
+    }
+    in_expected = {n.id for e in expected for n in ast.walk(e) if isinstance(n, ast.Name)}
+    elsewhere = {
+        n.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in inside
+    }
+    return (in_expected & stored) - elsewhere
+
+
+def build_program(solution: list[Cell], answers: dict[str, str] | None) -> list[dict]:
+    """Cells to run: answers from ``answers`` (``None`` = the solution's own), tests stripped."""
+    program = []
+    for cell in solution:
+        source = cell.source
+        if cell.kind == "answer" and answers is not None:
+            source = answers.get(cell.grade_id, "")
+        elif cell.kind == "test":
+            source = strip_expected(source)
+        program.append({"kind": cell.kind, "id": cell.grade_id, "source": source})
+    return program
