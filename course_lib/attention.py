@@ -7,7 +7,7 @@ values ``v`` (batch, keys, d_v); scores and weights (batch, queries, keys).
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import torch
@@ -54,6 +54,7 @@ def show_heatmap(
                 torch.arange(matrix.shape[0]), torch.arange(matrix.shape[1])
             ).tolist(),
             matrix.flatten().tolist(),
+            strict=True,
         ):
             ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=7, color="w")
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
@@ -75,7 +76,7 @@ def show_heatmaps(
     ncols = ncols or len(matrices)
     nrows = -(-len(matrices) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 3.2 * nrows), squeeze=False)
-    for ax, matrix, title in zip(axes.flat, matrices, titles):
+    for ax, matrix, title in zip(list(axes.flat)[: len(matrices)], matrices, titles, strict=True):
         show_heatmap(matrix, title=title, ax=ax, **heatmap_kwargs)
     for ax in list(axes.flat)[len(matrices) :]:
         ax.axis("off")

@@ -28,7 +28,7 @@ def expect_shape(x: object, dims: str, name: str) -> dict[str, int]:
             f"got {x.dim()} dims with shape {tuple(x.shape)}"
         )
     sizes: dict[str, int] = {}
-    for axis, (dim, size) in enumerate(zip(names, x.shape)):
+    for axis, (dim, size) in enumerate(zip(names, x.shape, strict=True)):
         if dim.isdigit() and int(dim) != size:
             raise ValueError(f"{name}: dim {axis} must have size {dim}, got shape {tuple(x.shape)}")
         sizes[dim] = int(size)

@@ -52,7 +52,8 @@ def compare(kind: str, params: dict, learner: dict, reference: dict) -> str | No
                 return f"expected dtype kind {want.dtype}, got {got.dtype}"
             return None if np.array_equal(got, want) else "not the expected values"
         if kind == "raises" and got != want:
-            return f"expected {want[0]} to be raised, got {got[0] if isinstance(got, list) and got else got}"
+            raised = got[0] if isinstance(got, list) and got else got
+            return f"expected {want[0]} with the right message, got {raised}"
         return None if got == want else "not the expected value"
     if not isinstance(got, np.ndarray) or got.shape != want.shape:
         return _shape_problem(got, want)

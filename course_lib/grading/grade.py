@@ -8,8 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .compare import compare
-from .notebook import Cell, InvalidNotebook, build_program, load_notebook, solution_cells
-from .notebook import submitted_answers
+from .notebook import (
+    Cell,
+    InvalidNotebook,
+    build_program,
+    load_notebook,
+    solution_cells,
+    submitted_answers,
+)
 from .sandbox import Limits, RunOutcome, run_program
 
 COURSE_DIR = Path(__file__).resolve().parents[2]
@@ -59,9 +65,9 @@ def exercise_for(path: Path, course_dir: Path = COURSE_DIR) -> str | None:
 class Grader:
     """Grades submissions; runs each exercise's solution once to get the reference values."""
 
-    def __init__(self, course_dir: Path = COURSE_DIR, limits: Limits = Limits()) -> None:
+    def __init__(self, course_dir: Path = COURSE_DIR, limits: Limits | None = None) -> None:
         self.course_dir = course_dir
-        self.limits = limits
+        self.limits = limits or Limits()
         self._exercises: dict[str, Exercise] = {}
         self._references: dict[str, RunOutcome] = {}
         self._lock = threading.Lock()

@@ -41,15 +41,12 @@ class RunOutcome:
     detail: str = ""
 
 
-def _limit(memory_mb: int, output_mb: int):
-    def apply() -> None:
-        mem = memory_mb * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-        size = output_mb * 2**20
-        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-    return apply
+def _limit(pid: int, limits: Limits) -> None:
+    """Cap a started process (it waits on stdin for its program, so no learner code ran yet)."""
+    memory, output = limits.memory_mb * 2**20, limits.output_mb * 2**20
+    resource.prlimit(pid, resource.RLIMIT_AS, (memory, memory))
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (output, output))
+    resource.prlimit(pid, resource.RLIMIT_CORE, (0, 0))
 
 
 def _read_events(stream, sink: list[dict], size: list[int]) -> None:
@@ -100,9 +97,9 @@ def run_program(program: list[dict], limits: Limits) -> RunOutcome:
                 env=env,
                 pass_fds=(write_fd,),
                 start_new_session=True,
-                preexec_fn=_limit(limits.memory_mb, limits.output_mb),
             )
         os.close(write_fd)
+        _limit(proc.pid, limits)
         events: list[dict] = []
         size = [0]
         reader = threading.Thread(
