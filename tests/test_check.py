@@ -1,0 +1,67 @@
+"""The learner check helpers: ticks on success, clear messages without the answer on failure."""
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib import check
+from course_lib.check import CheckFailed
+
+
+def test_passing_checks_print_a_tick(capsys):
+    x = torch.arange(6.0).reshape(2, 3)
+    check.close("close", x + 1e-7, expected=x)
+    check.equal("equal", torch.tensor([1, 2]), expected=torch.tensor([1, 2]))
+    check.shape("shape", x, expected=(2, 3))
+    check.raises("raises", lambda: int("x"), ValueError, match="invalid literal")
+    assert capsys.readouterr().out.count("\u2714") == 4
+
+
+@pytest.mark.parametrize("value, expected, message", [
+    (torch.zeros(3, 2), torch.zeros(2, 3), r"expected shape \(2, 3\), got \(3, 2\)"),
+    (None, torch.zeros(2), r"got None: did your function forget to `return`\?"),
+    (torch.tensor([1.0, float("nan")]), torch.tensor([1.0, 2.0]), r"NaN in 1 of 2 places"),
+    (torch.tensor([1.0, 2.5, 3.0]), torch.tensor([1.0, 2.0, 3.0]),
+     r"1 of 3 values differ .* largest difference is 0.5 at index \(1,\)"),
+    ("text", torch.zeros(2), r"expected a tensor, got str"),
+])
+def test_close_failures_say_what_was_expected(value, expected, message):
+    with pytest.raises(CheckFailed, match=message) as info:
+        check.close("name", value, expected=expected, hint="a hint")
+    assert "Hint: a hint" in str(info.value)
+    assert "2.0" not in str(info.value).split("largest")[0]  # the expected values are not shown
+
+
+def test_other_failures():
+    with pytest.raises(CheckFailed, match=r"expected shape \(2,\), got \(3,\)"):
+        check.shape("s", torch.zeros(3), expected=(2,))
+    with pytest.raises(CheckFailed, match="expected a tensor of shape"):
+        check.shape("s", [1, 2], expected=(2,))
+    with pytest.raises(CheckFailed, match="1 of 2 entries are not the expected ones"):
+        check.equal("e", np.array([1, 3]), expected=np.array([1, 2]))
+    with pytest.raises(CheckFailed, match="expected ValueError to be raised, got no exception"):
+        check.raises("r", lambda: None, ValueError)
+    with pytest.raises(CheckFailed, match="expected ValueError to be raised, got KeyError"):
+        check.raises("r", lambda: {}["x"], ValueError)
+    with pytest.raises(CheckFailed, match="should mention 'size'"):
+        check.raises("r", lambda: int("x"), ValueError, match="size")
+
+
+def test_recording_mode_records_and_never_compares():
+    class Sink:
+        def __init__(self):
+            self.records = []
+
+        def record(self, kind, name, value, params):
+            self.records.append((kind, name, value, params))
+
+    sink = Sink()
+    check.RECORDER = sink
+    try:
+        check.close("c", torch.ones(2), expected=torch.zeros(2), atol=0.5)  # no CheckFailed
+        check.raises("r", lambda: int("x"), ValueError, match="literal")
+    finally:
+        check.RECORDER = None
+    assert [r[:2] for r in sink.records] == [("close", "c"), ("raises", "r")]
+    assert sink.records[0][3] == {"atol": 0.5, "rtol": 1e-4}
+    assert sink.records[1][2] == ["ValueError", True]

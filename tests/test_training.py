@@ -1,0 +1,53 @@
+"""The seeded training loop."""
+
+import pytest
+import torch
+
+from course_lib.training import fit, seed_everything
+
+
+def _problem():
+    g = seed_everything(0)
+    x = torch.randn(256, 3, generator=g)
+    y = x @ torch.tensor([1.0, -2.0, 0.5]) + 0.3
+    return x, y
+
+
+def _batches(x, y):
+    return lambda: ((x[i:i + 64], y[i:i + 64]) for i in range(0, len(x), 64))
+
+
+def _loss(model, xb, yb):
+    return torch.nn.functional.mse_loss(model(xb).squeeze(-1), yb)
+
+
+def test_fit_learns_a_linear_map_better_than_the_mean():
+    x, y = _problem()
+    model = torch.nn.Linear(3, 1)
+    history = fit(model, _loss, _batches(x, y), epochs=60, lr=0.05, seed=1,
+                  evaluate=lambda m: float(_loss(m, x, y)))
+    baseline = float(((y - y.mean()) ** 2).mean())
+    assert history.loss[-1] < 0.01 * baseline
+    assert len(history.metric) == 60 and history.metric[-1] < history.metric[0]
+
+
+def test_fit_is_reproducible_with_a_seed():
+    x, y = _problem()
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(123)
+        model = torch.nn.Linear(3, 1)
+        runs.append(fit(model, _loss, _batches(x, y), epochs=3, seed=7).loss)
+    assert runs[0] == runs[1]
+
+
+def test_fit_rejects_bad_arguments():
+    model = torch.nn.Linear(3, 1)
+    with pytest.raises(ValueError, match="epochs: expected a positive int"):
+        fit(model, _loss, lambda: [], epochs=0)
+    with pytest.raises(ValueError, match="optimizer: expected 'adam' or 'sgd'"):
+        fit(model, _loss, lambda: [], epochs=1, optimizer="rmsprop")
+    with pytest.raises(ValueError, match="batches: yielded no batch"):
+        fit(model, _loss, lambda: [], epochs=1)
+    with pytest.raises(TypeError, match="seed: expected an int"):
+        seed_everything(1.5)
