@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 lab: install
-	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/00_start_here.ipynb
+	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" \
+		--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb
 
 test: install
 	$(BIN)/python -m pytest tests notebooks solutions --nbval-lax \

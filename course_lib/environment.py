@@ -24,8 +24,14 @@ class Item:
 
 def setup_report() -> list[Item]:
     """Check Python, the pinned packages, the CPU build of torch and the course folders."""
-    items = [Item("Python", platform.python_version(), platform.python_version().startswith("3.11"),
-                  "use Python 3.11 (`make install` creates .venv with it)")]
+    items = [
+        Item(
+            "Python",
+            platform.python_version(),
+            platform.python_version().startswith("3.11"),
+            "use Python 3.11 (`make install` creates .venv with it)",
+        )
+    ]
     for package in PACKAGES:
         try:
             version = importlib.import_module(package).__version__
@@ -34,14 +40,29 @@ def setup_report() -> list[Item]:
             items.append(Item(package, "missing", False, "run `make install`"))
     import torch
 
-    items.append(Item("torch 2.13.0", torch.__version__, torch.__version__.startswith("2.13.0"),
-                      "the course pins torch==2.13.0 in constraints.txt"))
-    items.append(Item("CPU threads used by torch", str(torch.get_num_threads()),
-                      torch.get_num_threads() >= 1))
+    items.append(
+        Item(
+            "torch 2.13.0",
+            torch.__version__,
+            torch.__version__.startswith("2.13.0"),
+            "the course pins torch==2.13.0 in constraints.txt",
+        )
+    )
+    items.append(
+        Item(
+            "CPU threads used by torch", str(torch.get_num_threads()), torch.get_num_threads() >= 1
+        )
+    )
     for folder in ("notebooks", "exercises", "solutions"):
         present = (COURSE_DIR / folder).is_dir()
-        items.append(Item(f"{folder}/ folder", "present" if present else "missing", present,
-                          "open the course from its repository (`make lab`)"))
+        items.append(
+            Item(
+                f"{folder}/ folder",
+                "present" if present else "missing",
+                present,
+                "open the course from its repository (`make lab`)",
+            )
+        )
     return items
 
 

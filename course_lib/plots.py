@@ -36,19 +36,28 @@ def show_heatmap(
     vmin: float | None = 0.0,
     vmax: float | None = None,
     annotate: bool = False,
+    tick_step: int = 1,
 ) -> Axes:
-    """Draw one (queries, keys) matrix with token labels, axis names and a colour bar."""
+    """Draw one (queries, keys) matrix with token labels, axis names and a colour bar.
+
+    ``tick_step`` labels only every n-th row and column (for long sequences).
+    """
     matrix = _as_matrix(weights, "weights")
     _check_labels(x_labels, matrix.shape[1], "x_labels", "keys (columns)")
     _check_labels(y_labels, matrix.shape[0], "y_labels", "queries (rows)")
     ax = ax if ax is not None else plt.subplots(figsize=(4, 3.5))[1]
     image = ax.imshow(matrix.numpy(), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    if not isinstance(tick_step, int) or tick_step < 1:
+        raise ValueError(f"tick_step: expected a positive int, got {tick_step!r}")
     if x_labels is not None:
-        ax.set_xticks(range(len(x_labels)), list(x_labels), rotation=90)
+        ticks = range(0, len(x_labels), tick_step)
+        ax.set_xticks(ticks, [x_labels[i] for i in ticks], rotation=90)
     if y_labels is not None:
-        ax.set_yticks(range(len(y_labels)), list(y_labels))
+        ticks = range(0, len(y_labels), tick_step)
+        ax.set_yticks(ticks, [y_labels[i] for i in ticks])
     if annotate:
+        middle = (image.norm.vmin + image.norm.vmax) / 2  # dark text on bright cells
         for (row, col), value in zip(
             torch.cartesian_prod(
                 torch.arange(matrix.shape[0]), torch.arange(matrix.shape[1])
@@ -56,7 +65,8 @@ def show_heatmap(
             matrix.flatten().tolist(),
             strict=True,
         ):
-            ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=7, color="w")
+            colour = "black" if value > middle else "white"
+            ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=7, color=colour)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return ax
 

@@ -67,7 +67,7 @@ def fit(
             if clip_grad is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
             opt.step()
-            total, count = total + float(loss), count + 1
+            total, count = total + loss.item(), count + 1
         if count == 0:
             raise ValueError("batches: yielded no batch in an epoch")
         history.loss.append(total / count)
@@ -78,5 +78,9 @@ def fit(
                 history.metric.append(float(evaluate(model)))
             postfix["metric"] = f"{history.metric[-1]:.4f}"
         bar.set_postfix(postfix)
+    bar.close()
+    # The live bar disappears (leave=False); this line stays in the saved notebook.
+    summary = ", ".join(f"{name} {value}" for name, value in postfix.items())
+    print(f"{desc}: {epochs} epochs, final {summary}")
     model.eval()
     return history

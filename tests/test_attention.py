@@ -19,8 +19,11 @@ from course_lib.masks import causal_mask, local_window_mask, padding_mask
 @pytest.fixture
 def qkv():
     g = torch.Generator().manual_seed(0)
-    return (torch.randn(2, 3, 8, generator=g), torch.randn(2, 5, 8, generator=g),
-            torch.randn(2, 5, 4, generator=g))
+    return (
+        torch.randn(2, 3, 8, generator=g),
+        torch.randn(2, 5, 8, generator=g),
+        torch.randn(2, 5, 4, generator=g),
+    )
 
 
 def test_dot_and_scaled_dot_scores(qkv):
@@ -34,8 +37,12 @@ def test_dot_and_scaled_dot_scores(qkv):
 def test_attention_equals_torch_sdpa(qkv, mask):
     q, k, v = qkv
     k, v = k[:, :3], v[:, :3]  # square, so a causal mask applies
-    masks = {None: None, "causal": causal_mask(3), "window": local_window_mask(3, 1),
-             "padding": padding_mask(torch.tensor([2, 3]), 3)}
+    masks = {
+        None: None,
+        "causal": causal_mask(3),
+        "window": local_window_mask(3, 1),
+        "padding": padding_mask(torch.tensor([2, 3]), 3),
+    }
     out, weights = attention(q, k, v, mask=masks[mask])
     ref = F.scaled_dot_product_attention(q, k, v, attn_mask=masks[mask])
     torch.testing.assert_close(out, ref, atol=1e-6, rtol=1e-5)
@@ -56,8 +63,18 @@ def test_additive_score_matches_its_formula():
     score = AdditiveScore(d_q=3, d_k=5, d_hidden=7)
     q, k = torch.randn(2, 4, 3), torch.randn(2, 6, 5)
     with torch.no_grad():
-        loop = torch.tensor([[[float(score.w_v(torch.tanh(score.W_q(q[b, i]) + score.W_k(k[b, j]))))
-                               for j in range(6)] for i in range(4)] for b in range(2)])
+        loop = torch.tensor(
+            [
+                [
+                    [
+                        float(score.w_v(torch.tanh(score.W_q(q[b, i]) + score.W_k(k[b, j]))))
+                        for j in range(6)
+                    ]
+                    for i in range(4)
+                ]
+                for b in range(2)
+            ]
+        )
     torch.testing.assert_close(score(q, k), loop, atol=1e-5, rtol=1e-5)
 
 

@@ -26,19 +26,33 @@ def test_record_without_bench_file_only_returns(monkeypatch, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("name, value, error", [
-    ("Bad Name", 1.0, ValueError), ("ok", math.nan, ValueError), ("ok", "high", TypeError),
-])
+@pytest.mark.parametrize(
+    "name, value, error",
+    [
+        ("Bad Name", 1.0, ValueError),
+        ("ok", math.nan, ValueError),
+        ("ok", "high", TypeError),
+    ],
+)
 def test_record_rejects_bad_input(name, value, error):
     with pytest.raises(error, match="name" if name != "ok" else "value"):
         record(name, value)
 
 
 def test_render_lists_every_lesson_with_its_budget():
-    results = {"lessons": {"00_start_here": {"seconds": 3.0, "metrics": {}},
-                           "01_attention_recap": {"seconds": 200.0, "metrics": {"a_b": 0.25}}},
-               "machine": {"platform": "linux", "cpus": 2, "python": "3.11", "torch": "2.13.0",
-                           "torch_threads": 2}}
+    results = {
+        "lessons": {
+            "00_start_here": {"seconds": 3.0, "metrics": {}},
+            "01_attention_recap": {"seconds": 200.0, "metrics": {"a_b": 0.25}},
+        },
+        "machine": {
+            "platform": "linux",
+            "cpus": 2,
+            "python": "3.11",
+            "torch": "2.13.0",
+            "torch_threads": 2,
+        },
+    }
     text = render(results)
     assert "| 00_start_here | 3.0 | yes | - |" in text
     assert "| 01_attention_recap | 200.0 | **no** | `a_b` = 0.25 |" in text

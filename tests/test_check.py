@@ -17,14 +17,20 @@ def test_passing_checks_print_a_tick(capsys):
     assert capsys.readouterr().out.count("\u2714") == 4
 
 
-@pytest.mark.parametrize("value, expected, message", [
-    (torch.zeros(3, 2), torch.zeros(2, 3), r"expected shape \(2, 3\), got \(3, 2\)"),
-    (None, torch.zeros(2), r"got None: did your function forget to `return`\?"),
-    (torch.tensor([1.0, float("nan")]), torch.tensor([1.0, 2.0]), r"NaN in 1 of 2 places"),
-    (torch.tensor([1.0, 2.5, 3.0]), torch.tensor([1.0, 2.0, 3.0]),
-     r"1 of 3 values differ .* largest difference is 0.5 at index \(1,\)"),
-    ("text", torch.zeros(2), r"expected a tensor, got str"),
-])
+@pytest.mark.parametrize(
+    "value, expected, message",
+    [
+        (torch.zeros(3, 2), torch.zeros(2, 3), r"expected shape \(2, 3\), got \(3, 2\)"),
+        (None, torch.zeros(2), r"got None: did your function forget to `return`\?"),
+        (torch.tensor([1.0, float("nan")]), torch.tensor([1.0, 2.0]), r"NaN in 1 of 2 places"),
+        (
+            torch.tensor([1.0, 2.5, 3.0]),
+            torch.tensor([1.0, 2.0, 3.0]),
+            r"1 of 3 values differ .* largest difference is 0.5 at index \(1,\)",
+        ),
+        ("text", torch.zeros(2), r"expected a tensor, got str"),
+    ],
+)
 def test_close_failures_say_what_was_expected(value, expected, message):
     with pytest.raises(CheckFailed, match=message) as info:
         check.close("name", value, expected=expected, hint="a hint")

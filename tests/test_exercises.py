@@ -24,17 +24,22 @@ def test_sync_check_fails_when_an_exercise_is_edited(tmp_path):
     (tmp_path / "exercises").mkdir()
     source = SOLUTIONS[0]
     (tmp_path / "solutions" / source.name).write_text(source.read_text())
-    (tmp_path / "exercises" / source.name).write_text((COURSE_DIR / "exercises" / source.name)
-                                                      .read_text().replace("softmax", "soft-max"))
+    (tmp_path / "exercises" / source.name).write_text(
+        (COURSE_DIR / "exercises" / source.name).read_text().replace("softmax", "soft-max")
+    )
     (tmp_path / "exercises" / "extra.ipynb").write_text("{}")
-    assert sorted(stale(tmp_path)) == [f"{source.name}: out of date",
-                                       "extra.ipynb: no solution notebook for it"]
+    assert sorted(stale(tmp_path)) == [
+        f"{source.name}: out of date",
+        "extra.ipynb: no solution notebook for it",
+    ]
 
 
 def test_strip_source_stubs_answers_and_drops_hidden_tests():
-    source = ("def f(x):\n    \"\"\"Doc.\"\"\"\n    ### BEGIN SOLUTION\n    return x\n"
-              "    ### END SOLUTION\n\ncheck.close('a', f(1), expected=1)\n"
-              "### BEGIN HIDDEN TESTS\ncheck.close('b', f(2), expected=2)\n### END HIDDEN TESTS\n")
+    source = (
+        'def f(x):\n    """Doc."""\n    ### BEGIN SOLUTION\n    return x\n'
+        "    ### END SOLUTION\n\ncheck.close('a', f(1), expected=1)\n"
+        "### BEGIN HIDDEN TESTS\ncheck.close('b', f(2), expected=2)\n### END HIDDEN TESTS\n"
+    )
     out = strip_source(source)
     assert f"    # YOUR CODE HERE\n    {STUB}\n" in out
     assert "return x" not in out and "HIDDEN" not in out and "'b'" not in out
@@ -58,16 +63,23 @@ def test_solution_notebook_format(path):
         source = "".join(cell["source"])
         if grader["solution"]:
             answers += 1
-            assert grader == {"solution": True, "grade": False, "locked": False,
-                              "grade_id": grader["grade_id"], "schema_version": 3}
+            assert grader == {
+                "solution": True,
+                "grade": False,
+                "locked": False,
+                "grade_id": grader["grade_id"],
+                "schema_version": 3,
+            }
             assert "### BEGIN SOLUTION" in source and "### END SOLUTION" in source
         else:
             tests += 1
             assert grader["grade"] is True and grader["locked"] is True and grader["points"] > 0
             tree = ast.parse(source)
             # every graded cell compares at least one value (a guess cannot pass it) ...
-            assert any(isinstance(n, ast.Call) and getattr(n.func, "attr", "") in ("close", "equal")
-                       for n in ast.walk(tree)), grader["grade_id"]
+            assert any(
+                isinstance(n, ast.Call) and getattr(n.func, "attr", "") in ("close", "equal")
+                for n in ast.walk(tree)
+            ), grader["grade_id"]
             # ... and computes reference results only inside expected= (stripped by the grader)
             assert names_only_expected_uses(source) == set(), grader["grade_id"]
             stripped = strip_expected(source)

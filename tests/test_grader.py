@@ -13,16 +13,16 @@ from conftest import COURSE_DIR, EXERCISES, SOLUTIONS, submission
 from course_lib.grading import Grader, Limits
 from course_lib.grading.grade import exercise_for
 
-CORRECT_MASKED = '''
+CORRECT_MASKED = """
 def masked_softmax(scores, mask):
     weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
     return torch.nan_to_num(weights, nan=0.0)
-'''
-WRONG_MASKED = '''
+"""
+WRONG_MASKED = """
 def masked_softmax(scores, mask):
     return torch.softmax(scores, dim=-1)  # ignores the mask
-'''
-PATCH_COMPARISONS = '''
+"""
+PATCH_COMPARISONS = """
 import math, numpy, torch, torch.testing
 numpy.allclose = lambda *a, **k: True
 numpy.array_equal = lambda *a, **k: True
@@ -31,13 +31,20 @@ torch.allclose = lambda *a, **k: True
 torch.equal = lambda *a, **k: True
 torch.testing.assert_close = lambda *a, **k: None
 math.isclose = lambda *a, **k: True
-'''
+"""
 
 
 def grade_one(grader: Grader, path, **kwargs) -> dict:
     result = grader.grade(path, **kwargs)
-    assert set(result) >= {"submission", "exercise", "status", "score", "max_score", "tests",
-                           "seconds"}
+    assert set(result) >= {
+        "submission",
+        "exercise",
+        "status",
+        "score",
+        "max_score",
+        "tests",
+        "seconds",
+    }
     return result
 
 
@@ -60,39 +67,49 @@ def test_untouched_exercises_get_zero(grader, path):
 
 
 def test_correct_answer_passes_and_wrong_answer_fails(grader, tmp_path):
-    ok = grade_one(grader, submission(tmp_path, "01_masked_softmax",
-                                      {"masked_softmax_answer": CORRECT_MASKED}))
+    ok = grade_one(
+        grader, submission(tmp_path, "01_masked_softmax", {"masked_softmax_answer": CORRECT_MASKED})
+    )
     assert ok["score"] == ok["max_score"] == 5
     (tmp_path / "w").mkdir()
-    wrong = grade_one(grader, submission(tmp_path / "w", "01_masked_softmax",
-                                         {"masked_softmax_answer": WRONG_MASKED}))
+    wrong = grade_one(
+        grader,
+        submission(tmp_path / "w", "01_masked_softmax", {"masked_softmax_answer": WRONG_MASKED}),
+    )
     assert wrong["status"] == "graded" and wrong["score"] == 0
     assert "values differ" in wrong["tests"][0]["message"]
 
 
 def test_partial_answer_gets_partial_points(grader, tmp_path):
     # Right for padding/causal masks, but an all-masked row becomes nan (test 3 fails).
-    answer = '''
+    answer = """
 def masked_softmax(scores, mask):
     return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
-'''
-    result = grade_one(grader, submission(tmp_path, "01_masked_softmax",
-                                          {"masked_softmax_answer": answer}))
+"""
+    result = grade_one(
+        grader, submission(tmp_path, "01_masked_softmax", {"masked_softmax_answer": answer})
+    )
     assert [t["passed"] for t in result["tests"]] == [True, True, False]
     assert result["score"] == 4
     assert "NaN" in result["tests"][2]["message"]
 
 
 def test_patched_comparison_functions_do_not_turn_wrong_into_points(grader, tmp_path):
-    result = grade_one(grader, submission(
-        tmp_path, "01_masked_softmax", {"masked_softmax_answer": PATCH_COMPARISONS + WRONG_MASKED}))
+    result = grade_one(
+        grader,
+        submission(
+            tmp_path,
+            "01_masked_softmax",
+            {"masked_softmax_answer": PATCH_COMPARISONS + WRONG_MASKED},
+        ),
+    )
     assert result["score"] == 0
 
 
 def test_patched_check_helpers_do_not_turn_wrong_into_points(grader, tmp_path):
     # The cheat replaces every check with one that records the expected value, or a value it
     # finds in the caller's frame; the grader never computes expected values in this process.
-    cheat = '''
+    cheat = """
 import sys
 from course_lib import check
 def _fake(kind):
@@ -104,20 +121,25 @@ def _fake(kind):
                 return
     return fake
 check.close, check.equal, check.shape = _fake("close"), _fake("equal"), _fake("shape")
-'''
-    result = grade_one(grader, submission(
-        tmp_path, "01_masked_softmax", {"masked_softmax_answer": cheat + WRONG_MASKED}))
+"""
+    result = grade_one(
+        grader,
+        submission(tmp_path, "01_masked_softmax", {"masked_softmax_answer": cheat + WRONG_MASKED}),
+    )
     assert result["score"] == 0
 
 
 def test_correct_answer_that_prints_and_warns_keeps_full_marks(grader, tmp_path):
-    noisy = '''
+    noisy = """
 import sys, warnings
 print("debugging my answer", file=sys.stderr)
 warnings.warn("this is only a warning")
-''' + CORRECT_MASKED.replace("    return", "    print('called', file=sys.stderr); warnings.warn('w')\n    return")
-    result = grade_one(grader, submission(tmp_path, "01_masked_softmax",
-                                          {"masked_softmax_answer": noisy}))
+""" + CORRECT_MASKED.replace(
+        "    return", "    print('called', file=sys.stderr); warnings.warn('w')\n    return"
+    )
+    result = grade_one(
+        grader, submission(tmp_path, "01_masked_softmax", {"masked_softmax_answer": noisy})
+    )
     assert result["status"] == "graded"
     assert result["score"] == result["max_score"]
 
@@ -125,13 +147,19 @@ warnings.warn("this is only a warning")
 def test_infinite_loop_is_a_timeout_with_zero(tmp_path):
     grader = Grader(COURSE_DIR, Limits(timeout=8))
     grader.reference(grader.exercise("01_masked_softmax"))  # not part of the timed run
-    path = submission(tmp_path, "01_masked_softmax", {"masked_softmax_answer": '''
+    path = submission(
+        tmp_path,
+        "01_masked_softmax",
+        {
+            "masked_softmax_answer": """
 while True:
     try:
         pass
     except KeyboardInterrupt:
         pass
-'''})
+"""
+        },
+    )
     start = time.monotonic()
     result = grader.grade(path)
     assert time.monotonic() - start < 8 + 5
@@ -141,24 +169,38 @@ while True:
 
 def test_deleted_or_edited_test_cells_change_nothing(grader, tmp_path):
     def delete_tests(nb):
-        nb["cells"] = [c for c in nb["cells"]
-                       if not c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+        nb["cells"] = [
+            c for c in nb["cells"] if not c.get("metadata", {}).get("nbgrader", {}).get("grade")
+        ]
 
     def fake_tests(nb):
         for cell in nb["cells"]:
             if cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
                 cell["source"] = "print('\u2714 all tests passed')"
-                cell["outputs"] = [{"output_type": "stream", "name": "stdout",
-                                    "text": "\u2714 all tests passed\n"}]
+                cell["outputs"] = [
+                    {"output_type": "stream", "name": "stdout", "text": "\u2714 all tests passed\n"}
+                ]
 
-    kept = grade_one(grader, submission(tmp_path, "01_masked_softmax",
-                                        {"masked_softmax_answer": CORRECT_MASKED},
-                                        edit=delete_tests))
+    kept = grade_one(
+        grader,
+        submission(
+            tmp_path,
+            "01_masked_softmax",
+            {"masked_softmax_answer": CORRECT_MASKED},
+            edit=delete_tests,
+        ),
+    )
     assert kept["score"] == kept["max_score"] and len(kept["tests"]) == 3
     (tmp_path / "w").mkdir()
-    faked = grade_one(grader, submission(tmp_path / "w", "01_masked_softmax",
-                                         {"masked_softmax_answer": WRONG_MASKED},
-                                         edit=fake_tests))
+    faked = grade_one(
+        grader,
+        submission(
+            tmp_path / "w",
+            "01_masked_softmax",
+            {"masked_softmax_answer": WRONG_MASKED},
+            edit=fake_tests,
+        ),
+    )
     assert faked["score"] == 0 and len(faked["tests"]) == 3
 
 
@@ -167,19 +209,26 @@ def test_answer_cell_without_metadata_is_reported(grader, tmp_path):
         for cell in nb["cells"]:
             cell["metadata"] = {}
 
-    result = grade_one(grader, submission(tmp_path, "01_masked_softmax",
-                                          {"masked_softmax_answer": CORRECT_MASKED}, edit=strip))
+    result = grade_one(
+        grader,
+        submission(
+            tmp_path, "01_masked_softmax", {"masked_softmax_answer": CORRECT_MASKED}, edit=strip
+        ),
+    )
     assert result["score"] == 0
     assert "masked_softmax_answer" in result["detail"]
 
 
-@pytest.mark.parametrize("content, reason", [
-    (b"{not json", "not valid JSON"),
-    (b"", "empty"),
-    (b'{"nbformat": 3, "nbformat_minor": 0, "cells": [], "worksheets": []}', "nbformat 3"),
-    (b'["a list"]', "not a Jupyter notebook"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b"{not json", "not valid JSON"),
+        (b"", "empty"),
+        (b'{"nbformat": 3, "nbformat_minor": 0, "cells": [], "worksheets": []}', "nbformat 3"),
+        (b'["a list"]', "not a Jupyter notebook"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "not valid JSON"),
+    ],
+)
 def test_invalid_files_are_invalid_with_zero(grader, tmp_path, content, reason):
     path = tmp_path / "01_masked_softmax.ipynb"
     path.write_bytes(content)
@@ -191,11 +240,14 @@ def test_invalid_files_are_invalid_with_zero(grader, tmp_path, content, reason):
 
 def test_exercise_comes_from_the_file_name_not_the_notebook(grader, tmp_path):
     # A masked-softmax answer saved as the warm-up is graded as the warm-up.
-    path = submission(tmp_path, "01_masked_softmax", {"masked_softmax_answer": CORRECT_MASKED},
-                      name="00_warmup")
+    path = submission(
+        tmp_path, "01_masked_softmax", {"masked_softmax_answer": CORRECT_MASKED}, name="00_warmup"
+    )
     result = grade_one(grader, path)
     assert result["exercise"] == "00_warmup" and result["score"] == 0
-    assert exercise_for(tmp_path / "01_masked_softmax-Copy1.ipynb", COURSE_DIR) == "01_masked_softmax"
+    assert (
+        exercise_for(tmp_path / "01_masked_softmax-Copy1.ipynb", COURSE_DIR) == "01_masked_softmax"
+    )
     assert exercise_for(tmp_path / "01_masked_softmax (2).ipynb", COURSE_DIR) == "01_masked_softmax"
     unknown = grade_one(grader, tmp_path / "homework.ipynb")
     assert unknown["status"] == "invalid" and "no exercise matches" in unknown["detail"]
@@ -203,12 +255,16 @@ def test_exercise_comes_from_the_file_name_not_the_notebook(grader, tmp_path):
 
 def test_child_processes_do_not_outlive_the_submission(grader, tmp_path):
     marker = "987654"
-    answer = f'''
+    answer = (
+        f'''
 import subprocess
 subprocess.Popen(["sleep", "{marker}"])
-''' + CORRECT_MASKED
-    result = grade_one(grader, submission(tmp_path, "01_masked_softmax",
-                                          {"masked_softmax_answer": answer}))
+'''
+        + CORRECT_MASKED
+    )
+    result = grade_one(
+        grader, submission(tmp_path, "01_masked_softmax", {"masked_softmax_answer": answer})
+    )
     assert result["score"] == result["max_score"]
     time.sleep(0.5)
     alive = subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True)
@@ -216,23 +272,32 @@ subprocess.Popen(["sleep", "{marker}"])
 
 
 def test_crash_and_exit_give_a_status_and_keep_earlier_points(grader, tmp_path):
-    answer = CORRECT_MASKED + '''
+    answer = (
+        CORRECT_MASKED
+        + """
 import os
 _inner = masked_softmax
 def masked_softmax(scores, mask):
     if tuple(scores.shape) == (1, 3, 4):  # the input of the third test
         os._exit(3)
     return _inner(scores, mask)
-'''
-    result = grade_one(grader, submission(tmp_path, "01_masked_softmax",
-                                          {"masked_softmax_answer": answer}))
+"""
+    )
+    result = grade_one(
+        grader, submission(tmp_path, "01_masked_softmax", {"masked_softmax_answer": answer})
+    )
     assert result["status"] == "crashed"
     assert [t["passed"] for t in result["tests"]] == [True, True, False]
 
 
 def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "course_lib.grading", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd or COURSE_DIR, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "course_lib.grading", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd or COURSE_DIR,
+        timeout=600,
+    )
 
 
 def test_cli_folder_json_and_csv(tmp_path):

@@ -39,8 +39,9 @@ def test_masked_softmax_equals_sdpa_weights():
     scores, v = torch.randn(2, 5, 5), torch.randn(2, 5, 3)
     mask = local_window_mask(5, 2, causal=True)
     zeros = torch.zeros(2, 5, 4)
-    ref = F.scaled_dot_product_attention(zeros, zeros, v,
-                                         attn_mask=scores.masked_fill(~mask, float("-inf")))
+    ref = F.scaled_dot_product_attention(
+        zeros, zeros, v, attn_mask=scores.masked_fill(~mask, float("-inf"))
+    )
     torch.testing.assert_close(masked_softmax(scores, mask) @ v, ref, atol=1e-6, rtol=1e-5)
 
 

@@ -60,3 +60,21 @@ def test_readme_leads_with_the_two_commands_and_makefile_has_targets():
     for target in ("install", "lab", "test", "exercises", "bench", "grade"):
         assert re.search(rf"^{target}:", makefile, re.M), target
     assert "make test" in (COURSE_DIR / ".ci" / "run").read_text()
+
+
+def test_course_kernel_is_registered_in_the_venv():
+    import json
+    import subprocess
+    import sys
+
+    listed = subprocess.run(
+        [sys.executable, "-m", "jupyter", "kernelspec", "list", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    specs = json.loads(listed.stdout)["kernelspecs"]
+    assert "attention-course" in specs
+    spec = specs["attention-course"]["spec"]
+    assert spec["display_name"] == "Python 3 (attention course)"
+    assert spec["argv"][0].startswith(sys.prefix) or spec["argv"][0] == "python"

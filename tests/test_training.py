@@ -14,7 +14,7 @@ def _problem():
 
 
 def _batches(x, y):
-    return lambda: ((x[i:i + 64], y[i:i + 64]) for i in range(0, len(x), 64))
+    return lambda: ((x[i : i + 64], y[i : i + 64]) for i in range(0, len(x), 64))
 
 
 def _loss(model, xb, yb):
@@ -24,11 +24,25 @@ def _loss(model, xb, yb):
 def test_fit_learns_a_linear_map_better_than_the_mean():
     x, y = _problem()
     model = torch.nn.Linear(3, 1)
-    history = fit(model, _loss, _batches(x, y), epochs=60, lr=0.05, seed=1,
-                  evaluate=lambda m: float(_loss(m, x, y)))
+    history = fit(
+        model,
+        _loss,
+        _batches(x, y),
+        epochs=60,
+        lr=0.05,
+        seed=1,
+        evaluate=lambda m: float(_loss(m, x, y)),
+    )
     baseline = float(((y - y.mean()) ** 2).mean())
     assert history.loss[-1] < 0.01 * baseline
     assert len(history.metric) == 60 and history.metric[-1] < history.metric[0]
+
+
+def test_fit_prints_a_final_summary_without_warnings(capsys, recwarn):
+    x, y = _problem()
+    fit(torch.nn.Linear(3, 1), _loss, _batches(x, y), epochs=2, desc="demo")
+    assert capsys.readouterr().out.startswith("demo: 2 epochs, final loss ")
+    assert not [w for w in recwarn if "requires_grad" in str(w.message)]
 
 
 def test_fit_is_reproducible_with_a_seed():
