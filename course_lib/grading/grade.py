@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import queue
 import threading
 import time
 from dataclasses import dataclass
@@ -12,11 +14,12 @@ from .notebook import (
     Cell,
     InvalidNotebook,
     build_program,
+    forbidden_names,
     load_notebook,
     solution_cells,
     submitted_answers,
 )
-from .sandbox import Limits, RunOutcome, run_program
+from .sandbox import Limits, RunOutcome, isolation, run_program
 
 COURSE_DIR = Path(__file__).resolve().parents[2]
 
@@ -29,6 +32,7 @@ class GraderError(RuntimeError):
 class Exercise:
     id: str
     cells: list[Cell]
+    forbidden: list[str]
 
     @property
     def answer_ids(self) -> set[str]:
@@ -65,9 +69,25 @@ def exercise_for(path: Path, course_dir: Path = COURSE_DIR) -> str | None:
 class Grader:
     """Grades submissions; runs each exercise's solution once to get the reference values."""
 
-    def __init__(self, course_dir: Path = COURSE_DIR, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        course_dir: Path = COURSE_DIR,
+        limits: Limits | None = None,
+        hide: list[Path] = (),
+    ) -> None:
+        """``hide``: more folders the learner's code must not see (e.g. the submissions)."""
         self.course_dir = course_dir
         self.limits = limits or Limits()
+        self.isolation = isolation(str(course_dir / "solutions"))
+        protected = [course_dir, Path(__file__).parents[1]]
+        self.hide = [str(course_dir / name) for name in ("solutions", "tests", ".git")] + [
+            str(p.resolve())
+            for p in hide
+            if not any(_contains(p.resolve(), q.resolve()) for q in protected)
+        ]
+        self._slots: queue.Queue[int] = queue.Queue()
+        for slot in range(max(64, 2 * (os.cpu_count() or 1))):
+            self._slots.put(slot)
         self._exercises: dict[str, Exercise] = {}
         self._references: dict[str, RunOutcome] = {}
         self._lock = threading.Lock()
@@ -76,9 +96,9 @@ class Grader:
     def exercise(self, exercise_id: str) -> Exercise:
         with self._lock:
             if exercise_id not in self._exercises:
-                path = self.course_dir / "solutions" / f"{exercise_id}.ipynb"
+                nb = load_notebook(self.course_dir / "solutions" / f"{exercise_id}.ipynb")
                 self._exercises[exercise_id] = Exercise(
-                    exercise_id, solution_cells(load_notebook(path))
+                    exercise_id, solution_cells(nb), forbidden_names(nb)
                 )
             return self._exercises[exercise_id]
 
@@ -89,7 +109,7 @@ class Grader:
         with lock:
             if exercise.id not in self._references:
                 limits = Limits(max(self.limits.timeout, 120.0), max(self.limits.memory_mb, 4096))
-                outcome = run_program(build_program(exercise.cells, None), limits)
+                outcome = self._run(build_program(exercise.cells, None, exercise.forbidden), limits)
                 missing = [
                     t.grade_id
                     for t in exercise.tests
@@ -117,6 +137,7 @@ class Grader:
             "tests": [],
             "seconds": 0.0,
             "detail": "",
+            "isolation": self.isolation,
         }
         if exercise_id is None or exercise_id not in exercise_ids(self.course_dir):
             result["detail"] = (
@@ -135,7 +156,8 @@ class Grader:
         reference = self.reference(exercise)
         start = time.monotonic()  # the one-off reference run is not this submission's time
         answers = submitted_answers(submission, exercise.answer_ids)
-        outcome = run_program(build_program(exercise.cells, answers), self.limits)
+        program = build_program(exercise.cells, answers, exercise.forbidden)
+        outcome = self._run(program, self.limits)
         result["status"], result["detail"] = outcome.status, outcome.detail
         missing = sorted(exercise.answer_ids - answers.keys())
         if missing:
@@ -163,10 +185,21 @@ class Grader:
         result["score"] = sum(t["points"] for t in result["tests"])
         return self._finish(result, start)
 
+    def _run(self, program: dict, limits: Limits) -> RunOutcome:
+        slot = self._slots.get()  # a uid of its own for each run going on at once
+        try:
+            return run_program(program, limits, self.isolation, slot, self.hide)
+        finally:
+            self._slots.put(slot)
+
     @staticmethod
     def _finish(result: dict, start: float) -> dict:
         result["seconds"] = round(time.monotonic() - start, 2)
         return result
+
+
+def _contains(folder: Path, path: Path) -> bool:
+    return path == folder or folder in path.parents
 
 
 def _test(test: Cell, passed: bool, message: str) -> dict:

@@ -151,14 +151,24 @@ def names_only_expected_uses(source: str) -> set[str]:
     return (in_expected & stored) - elsewhere
 
 
-def build_program(solution: list[Cell], answers: dict[str, str] | None) -> list[dict]:
-    """Cells to run: answers from ``answers`` (``None`` = the solution's own), tests stripped."""
-    program = []
+def forbidden_names(nb: dict) -> list[str]:
+    """Dotted names the exercise's answer may not call (notebook metadata ``course.forbidden``)."""
+    names = nb.get("metadata", {}).get("course", {}).get("forbidden", [])
+    return [str(n) for n in names]
+
+
+def build_program(
+    solution: list[Cell], answers: dict[str, str] | None, forbidden: list[str] = ()
+) -> dict:
+    """What the runner executes: answers from ``answers`` (``None`` = the solution's own),
+    every other cell from the solution, test cells without their expected values, and the
+    references to poison."""
+    cells = []
     for cell in solution:
         source = cell.source
         if cell.kind == "answer" and answers is not None:
             source = answers.get(cell.grade_id, "")
         elif cell.kind == "test":
             source = strip_expected(source)
-        program.append({"kind": cell.kind, "id": cell.grade_id, "source": source})
-    return program
+        cells.append({"kind": cell.kind, "id": cell.grade_id, "source": source})
+    return {"cells": cells, "forbidden": list(forbidden)}

@@ -1,16 +1,26 @@
 """Run a program in a separate, capped process and collect what it recorded.
 
-Caps: wall time (the whole process group is killed), address space (``--memory``),
-size of each file it writes (its captured output included). The process runs in its own
-session in an empty temporary directory with a minimal environment; when it ends, for
-whatever reason, its process group is killed so nothing it started lives on.
+Two isolation modes, chosen once per grader (``isolation()``):
+
+- ``namespace`` (the grader runs as root and ``unshare`` works): the learner's code runs in
+  fresh mount, network and PID namespaces as an unprivileged uid of its own (one per
+  parallel job), with ``solutions/``, ``tests/``, ``.git`` and the submission folders hidden,
+  a private size-capped ``/tmp``, no network, and every process it starts killed with it.
+  See ``jail.py``.
+- ``process`` (otherwise): a separate process in its own session and an empty temporary
+  folder, as the grader's user; its process group is killed at the end. It could read what
+  the grader's user can read.
+
+Both cap wall time, address space, file size (its output included) and output kept.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +32,18 @@ from pathlib import Path
 
 #: Largest amount of recorded data read back from one run.
 MAX_RECORD_BYTES = 64 * 2**20
+#: First uid of the unprivileged users the namespace sandbox runs as (one per job slot).
+BASE_UID = 61000
+_JAIL = str(Path(__file__).with_name("jail.py"))
+_ENV = {
+    "MPLBACKEND": "Agg",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "PYTHONHASHSEED": "0",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONWARNINGS": "ignore",
+    "LANG": "C.UTF-8",
+}
 
 
 @dataclass(frozen=True)
@@ -29,6 +51,8 @@ class Limits:
     timeout: float = 60.0  # seconds of wall time
     memory_mb: int = 4096  # address space
     output_mb: int = 4  # stdout + stderr and any file written
+    nproc: int = 256  # processes and threads of the sandbox's uid (namespace mode)
+    tmp_mb: int = 256  # size of the private /tmp (namespace mode)
 
 
 @dataclass
@@ -39,6 +63,82 @@ class RunOutcome:
     output: str = ""
     seconds: float = 0.0
     detail: str = ""
+
+
+def _base_env() -> dict[str, str]:
+    return dict(_ENV, PATH=os.environ.get("PATH", "/usr/bin:/bin"))
+
+
+def _runner_argv(fd: int) -> list[str]:
+    return [sys.executable, "-m", "course_lib.grading.runner", str(fd)]
+
+
+def _jail_command(config: dict) -> list[str]:
+    unshare = shutil.which("unshare") or "unshare"
+    return [
+        unshare,
+        "--mount",
+        "--net",
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--mount-proc",
+        "--propagation",
+        "private",
+        sys.executable,
+        "-I",
+        "-S",
+        _JAIL,
+        json.dumps(config),
+    ]
+
+
+def _jail_config(argv: list[str], limits: Limits, uid: int, hide: list[str]) -> dict:
+    course_dir = str(Path(__file__).resolve().parents[2])
+    keep = sorted(
+        {
+            course_dir,
+            sys.prefix,
+            sys.base_prefix,
+            os.path.realpath(sys.executable).rsplit("/bin/", 1)[0],
+        }
+    )
+    return {
+        "uid": uid,
+        "hide": hide,
+        "keep": keep,
+        "argv": argv,
+        "env": _base_env(),
+        "memory_mb": limits.memory_mb,
+        "output_mb": limits.output_mb,
+        "nproc": limits.nproc,
+        "tmp_mb": limits.tmp_mb,
+    }
+
+
+@functools.cache
+def isolation(probe_dir: str) -> str:
+    """``"namespace"`` if the namespace sandbox works here (checked once), else ``"process"``.
+
+    The probe hides ``probe_dir`` and checks, from inside, that it looks empty, that the
+    uid is unprivileged and that there is no network interface up.
+    """
+    if os.environ.get("COURSE_GRADE_SANDBOX") == "0" or os.geteuid() != 0:
+        return "process"
+    if not shutil.which("unshare") or not os.path.isdir(probe_dir):
+        return "process"
+    check = (
+        f"import os, sys; ok = os.listdir({probe_dir!r}) == [] and os.getuid() == {BASE_UID}"
+        " and not open('/proc/net/route').read().count('\\n') > 1; sys.exit(0 if ok else 3)"
+    )
+    config = _jail_config(
+        [sys.executable, "-I", "-S", "-c", check], Limits(), BASE_UID, [probe_dir]
+    )
+    try:
+        done = subprocess.run(_jail_command(config), capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return "process"
+    return "namespace" if done.returncode == 0 else "process"
 
 
 def _limit(pid: int, limits: Limits) -> None:
@@ -69,37 +169,48 @@ def _kill_group(pid: int) -> None:
         pass
 
 
-def run_program(program: list[dict], limits: Limits) -> RunOutcome:
-    """Execute ``program`` (cells from ``build_program``) under ``limits``."""
+def run_program(
+    program: dict,
+    limits: Limits,
+    mode: str = "process",
+    slot: int = 0,
+    hide: list[str] | None = None,
+) -> RunOutcome:
+    """Execute ``program`` (from ``build_program``) under ``limits``.
+
+    ``mode`` is ``isolation(...)``'s answer; ``slot`` picks the sandbox uid (one per
+    parallel job); ``hide`` lists folders and files the learner's code must not see.
+    """
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="course-grade-") as work:
-        work_dir = Path(work)
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": work,
-            "TMPDIR": work,
-            "IPYTHONDIR": str(work_dir / ".ipython"),
-            "MPLCONFIGDIR": str(work_dir / ".mpl"),
-            "MPLBACKEND": "Agg",
-            "OMP_NUM_THREADS": "1",
-            "PYTHONHASHSEED": "0",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONWARNINGS": "ignore",
-        }
         read_fd, write_fd = os.pipe()
-        with open(work_dir / ".output", "wb") as out:
+        if mode == "namespace":
+            config = _jail_config(_runner_argv(write_fd), limits, BASE_UID + slot, hide or [])
+            command, cwd, env = _jail_command(config), "/", _base_env()
+        else:
+            command, cwd = _runner_argv(write_fd), work
+            env = dict(
+                _base_env(),
+                HOME=work,
+                TMPDIR=work,
+                IPYTHONDIR=f"{work}/.ipython",
+                MPLCONFIGDIR=f"{work}/.mpl",
+            )
+        output_path = Path(work) / ".output"
+        with open(output_path, "wb") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "course_lib.grading.runner", str(write_fd)],
+                command,
                 stdin=subprocess.PIPE,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                cwd=work,
+                cwd=cwd,
                 env=env,
                 pass_fds=(write_fd,),
                 start_new_session=True,
             )
         os.close(write_fd)
-        _limit(proc.pid, limits)
+        if mode != "namespace":
+            _limit(proc.pid, limits)
         events: list[dict] = []
         size = [0]
         reader = threading.Thread(
@@ -110,7 +221,7 @@ def run_program(program: list[dict], limits: Limits) -> RunOutcome:
         reader.start()
         timed_out = False
         try:
-            proc.stdin.write(json.dumps({"cells": program}).encode())
+            proc.stdin.write(json.dumps(program).encode())
             proc.stdin.close()
         except BrokenPipeError:
             pass
@@ -121,13 +232,15 @@ def run_program(program: list[dict], limits: Limits) -> RunOutcome:
         _kill_group(proc.pid)  # the runner and anything it spawned in its session
         proc.wait()
         reader.join(timeout=5)
-        output_path = work_dir / ".output"
-        output_size = output_path.stat().st_size if output_path.exists() else 0
+        output_size = output_path.stat().st_size
         with open(output_path, "rb") as out:
             output = out.read(64 * 1024).decode("utf-8", "replace")
     return _outcome(
         events, proc.returncode, timed_out, output, output_size, limits, time.monotonic() - start
     )
+
+
+_MEMORY_ERRORS = ("MemoryError", "can't allocate memory", "std::bad_alloc")
 
 
 def _outcome(events, returncode, timed_out, output, output_size, limits, seconds) -> RunOutcome:
@@ -139,11 +252,10 @@ def _outcome(events, returncode, timed_out, output, output_size, limits, seconds
         if kind == "record" and isinstance(event.get("cell"), str):
             records.setdefault((event["cell"], str(event.get("name"))), event)
         elif kind == "error":
-            key = str(event.get("cell"))
-            errors.setdefault(key, str(event.get("error", ""))[:500])
+            errors.setdefault(str(event.get("cell")), str(event.get("error", ""))[:500])
         elif kind == "end":
             ended = True
-    memory = any(e.startswith("MemoryError") for e in errors.values())
+    memory = any(m in e for e in errors.values() for m in _MEMORY_ERRORS)
     if timed_out:
         status, detail = "timeout", f"stopped after the {limits.timeout:g} s time limit"
     elif memory:
@@ -157,6 +269,11 @@ def _outcome(events, returncode, timed_out, output, output_size, limits, seconds
                 how = f"was killed by signal {signal.Signals(-returncode).name}"
             except ValueError:
                 how = f"was killed by signal {-returncode}"
+        elif returncode > 128:  # unshare reports a child killed by signal N as 128 + N
+            try:
+                how = f"was killed by signal {signal.Signals(returncode - 128).name}"
+            except ValueError:
+                pass
         status, detail = "crashed", f"the notebook's process {how} before the last cell"
     else:
         status, detail = "graded", ""
