@@ -204,7 +204,7 @@ def test_deleted_or_edited_test_cells_change_nothing(grader, tmp_path):
     assert faked["score"] == 0 and len(faked["tests"]) == 3
 
 
-def test_answer_cell_without_metadata_is_reported(grader, tmp_path):
+def test_answer_cell_without_metadata_is_found_by_the_names_it_defines(grader, tmp_path):
     def strip(nb):
         for cell in nb["cells"]:
             cell["metadata"] = {}
@@ -215,8 +215,19 @@ def test_answer_cell_without_metadata_is_reported(grader, tmp_path):
             tmp_path, "01_masked_softmax", {"masked_softmax_answer": CORRECT_MASKED}, edit=strip
         ),
     )
+    assert result["score"] == result["max_score"]
+    assert "found by the names it defines" in result["detail"]
+
+
+def test_missing_answer_cell_is_reported(grader, tmp_path):
+    def delete_answer(nb):
+        nb["cells"] = [
+            c for c in nb["cells"] if not c.get("metadata", {}).get("nbgrader", {}).get("solution")
+        ]
+
+    result = grade_one(grader, submission(tmp_path, "01_masked_softmax", edit=delete_answer))
     assert result["score"] == 0
-    assert "masked_softmax_answer" in result["detail"]
+    assert "no answer cell with grade_id masked_softmax_answer" in result["detail"]
 
 
 @pytest.mark.parametrize(

@@ -74,11 +74,13 @@ class Grader:
         course_dir: Path = COURSE_DIR,
         limits: Limits | None = None,
         hide: list[Path] = (),
+        mode: str | None = None,
     ) -> None:
-        """``hide``: more folders the learner's code must not see (e.g. the submissions)."""
+        """``hide``: more folders the learner's code must not see (e.g. the submissions);
+        ``mode``: force ``"process"`` isolation (default: the best that works here)."""
         self.course_dir = course_dir
         self.limits = limits or Limits()
-        self.isolation = isolation(str(course_dir / "solutions"))
+        self.isolation = mode or isolation(str(course_dir / "solutions"))
         protected = [course_dir, Path(__file__).parents[1]]
         self.hide = [str(course_dir / name) for name in ("solutions", "tests", ".git")] + [
             str(p.resolve())
@@ -155,15 +157,23 @@ class Grader:
             return self._finish(result, start)
         reference = self.reference(exercise)
         start = time.monotonic()  # the one-off reference run is not this submission's time
-        answers = submitted_answers(submission, exercise.answer_ids)
+        answer_cells = [c for c in exercise.cells if c.kind == "answer"]
+        answers, recovered = submitted_answers(submission, answer_cells)
         program = build_program(exercise.cells, answers, exercise.forbidden)
         outcome = self._run(program, self.limits)
         result["status"], result["detail"] = outcome.status, outcome.detail
+        notes = [result["detail"]] if result["detail"] else []
+        if recovered:
+            notes.append(
+                f"answer cell {', '.join(recovered)} found by the names it defines "
+                "(its nbgrader metadata was missing)"
+            )
         missing = sorted(exercise.answer_ids - answers.keys())
         if missing:
-            result["detail"] = (result["detail"] + "; " if result["detail"] else "") + (
+            notes.append(
                 f"no answer cell with grade_id {', '.join(missing)} (was its metadata removed?)"
             )
+        result["detail"] = "; ".join(notes)
         for test in exercise.tests:
             problems = []
             for (cell, name), ref in reference.records.items():

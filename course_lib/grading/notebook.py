@@ -74,16 +74,40 @@ def solution_cells(nb: dict) -> list[Cell]:
     return cells
 
 
-def submitted_answers(nb: dict, answer_ids: set[str]) -> dict[str, str]:
-    """The learner's source for each answer cell, found by ``grade_id`` (first one wins)."""
+def defined_names(source: str) -> set[str]:
+    """Top-level functions and classes a cell defines (empty if it does not parse)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return {node.name for node in tree.body if isinstance(node, kinds)}
+
+
+def submitted_answers(nb: dict, answer_cells: list[Cell]) -> tuple[dict[str, str], list[str]]:
+    """The learner's source for each answer cell, and the ids found without metadata.
+
+    A cell is found by its nbgrader ``grade_id`` (the first one wins). If no cell has it
+    (an editor stripped the metadata), the last code cell without nbgrader metadata that
+    defines every function/class the solution's answer cell defines is taken instead.
+    """
     answers: dict[str, str] = {}
-    for cell in nb["cells"]:
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
+    code = [c for c in nb["cells"] if isinstance(c, dict) and c.get("cell_type") == "code"]
+    ids = {cell.grade_id for cell in answer_cells}
+    for cell in code:
         grade_id = _nbgrader(cell).get("grade_id")
-        if grade_id in answer_ids and grade_id not in answers:
+        if grade_id in ids and grade_id not in answers:
             answers[grade_id] = cell_source(cell)
-    return answers
+    recovered = []
+    for answer in answer_cells:
+        names = defined_names(answer.source)
+        if answer.grade_id in answers or not names:
+            continue
+        matches = [c for c in code if not _nbgrader(c) and names <= defined_names(cell_source(c))]
+        if matches:
+            answers[answer.grade_id] = cell_source(matches[-1])
+            recovered.append(answer.grade_id)
+    return answers, recovered
 
 
 class _StripExpected(ast.NodeTransformer):

@@ -1,0 +1,299 @@
+"""Hostile and broken submissions: each family ends with the right verdict (issue: grader for
+a real class). A wrong answer scores 0 whatever it patches; a right one keeps its points."""
+
+import os
+import subprocess
+import time
+
+import pytest
+from conftest import COURSE_DIR, submission
+from test_grader import CORRECT_MASKED, WRONG_MASKED
+
+from course_lib.grading import Grader, Limits
+
+EX = "01_masked_softmax"
+ANSWER = "masked_softmax_answer"
+NEEDS_ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="namespace sandbox needs root")
+
+
+@pytest.fixture(scope="module")
+def tight() -> Grader:
+    """A grader with small caps, its reference already computed (not part of timed runs)."""
+    grader = Grader(
+        COURSE_DIR, Limits(timeout=10, memory_mb=2048, output_mb=2), hide=[COURSE_DIR / "tests"]
+    )
+    grader.reference(grader.exercise(EX))
+    return grader
+
+
+def verdict(grader, tmp_path, answer, edit=None, name=None):
+    return grader.grade(submission(tmp_path, EX, {ANSWER: answer}, edit=edit, name=name))
+
+
+def test_sandbox_is_used_when_grading_as_root(tight):
+    assert tight.isolation == ("namespace" if os.geteuid() == 0 else "process")
+
+
+PATCHES = {
+    "builtins": """
+import builtins
+builtins.isinstance = lambda *a: True
+builtins.abs = lambda x: 0
+builtins.max = lambda *a, **k: 0
+""",
+    "exception hooks": """
+import sys
+sys.excepthook = lambda *a: None
+sys.displayhook = lambda *a: None
+""",
+    "IPython input transformers": """
+ip = get_ipython()
+ip.input_transformers_cleanup.append(lambda lines: ["pass\\n"])  # every later cell does nothing
+""",
+    "IPython custom exception handler": """
+get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)
+""",
+    "check helpers replaced by no-ops": """
+from course_lib import check
+check.close = check.equal = check.shape = check.raises = lambda *a, **k: None
+check.RECORDER = None
+""",
+}
+
+
+@pytest.mark.parametrize("patch", list(PATCHES))
+def test_patched_builtins_hooks_and_transformers_score_zero(grader, tmp_path, patch):
+    result = verdict(grader, tmp_path, PATCHES[patch] + WRONG_MASKED)
+    assert result["score"] == 0
+
+
+LIARS = {
+    "__eq__ always true": """
+class Liar(torch.Tensor):
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+def masked_softmax(scores, mask):
+    return torch.zeros_like(scores).as_subclass(Liar)
+""",
+    "__torch_function__ answering every call": """
+class Sneaky(torch.Tensor):
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func.__name__ in ("allclose", "equal", "__eq__", "isclose"):
+            return True
+        return super().__torch_function__(func, types, args, kwargs or {})
+def masked_softmax(scores, mask):
+    return torch.rand_like(scores).as_subclass(Sneaky)
+""",
+    "subclass whose numpy() lies": """
+class Fake(torch.Tensor):
+    def numpy(self, *a, **k): return __import__("numpy").zeros(tuple(self.shape))
+def masked_softmax(scores, mask):
+    return torch.softmax(scores, -1).as_subclass(Fake)
+""",
+    "wrong dtype (integers)": CORRECT_MASKED.replace(
+        "return torch.nan_to_num(weights, nan=0.0)",
+        "return torch.nan_to_num(weights).round().long()",
+    ),
+    "wrong shape": CORRECT_MASKED.replace(
+        "return torch.nan_to_num(weights, nan=0.0)", "return torch.nan_to_num(weights)[None]"
+    ),
+    "NaN everywhere": """
+def masked_softmax(scores, mask):
+    return torch.full_like(scores, float("nan"))
+""",
+    "a list instead of a tensor": CORRECT_MASKED.replace(
+        "return torch.nan_to_num(weights, nan=0.0)", "return torch.nan_to_num(weights).tolist()"
+    ),
+}
+
+
+@pytest.mark.parametrize("liar", list(LIARS))
+def test_objects_that_lie_score_zero(grader, tmp_path, liar):
+    result = verdict(grader, tmp_path, LIARS[liar])
+    assert result["status"] == "graded"
+    assert result["score"] == 0, result["tests"]
+
+
+def test_right_values_in_float64_keep_full_marks(grader, tmp_path):
+    answer = CORRECT_MASKED.replace(
+        "return torch.nan_to_num(weights, nan=0.0)", "return torch.nan_to_num(weights).double()"
+    )
+    result = verdict(grader, tmp_path, answer)
+    assert result["score"] == result["max_score"]
+
+
+def _grade_cells(nb):
+    return [c for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+
+
+TAMPERING = {
+    "test cells reordered, answer moved last": lambda nb: nb["cells"].sort(
+        key=lambda c: bool(c.get("metadata", {}).get("nbgrader", {}).get("solution"))
+    ),
+    "test cells deleted": lambda nb: [nb["cells"].remove(c) for c in _grade_cells(nb)],
+    "wrong kernel name": lambda nb: nb["metadata"].update(
+        kernelspec={"name": "ir", "display_name": "R", "language": "R"}
+    ),
+    "notebook metadata stripped": lambda nb: nb.update(metadata={}),
+    "fake passing outputs": lambda nb: [
+        c.update(
+            outputs=[{"output_type": "stream", "name": "stdout", "text": "\u2714 passed\n"}],
+            execution_count=1,
+        )
+        for c in _grade_cells(nb)
+    ],
+    "hidden test cell added with 100 points": lambda nb: nb["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {
+                "nbgrader": {"grade": True, "grade_id": "bonus", "points": 100, "solution": False}
+            },
+            "source": "check.close('x', torch.ones(1), expected=torch.ones(1))",
+            "outputs": [],
+            "execution_count": None,
+        }
+    ),
+}
+
+
+@pytest.mark.parametrize("tamper", list(TAMPERING))
+def test_tampered_notebooks_change_nothing(grader, tmp_path, tamper):
+    right = verdict(grader, tmp_path, CORRECT_MASKED, edit=TAMPERING[tamper])
+    assert right["score"] == right["max_score"] == 5
+    assert [t["name"] for t in right["tests"]] == [
+        "masked_padding",
+        "masked_causal",
+        "masked_empty_row",
+    ]
+    (tmp_path / "wrong").mkdir()
+    wrong = verdict(grader, tmp_path / "wrong", WRONG_MASKED, edit=TAMPERING[tamper])
+    assert wrong["score"] == 0
+
+
+RESOURCES = {
+    "sleep": ("import time\ntime.sleep(1000)\n", "timeout"),
+    "memory growth to many GB": (
+        "blocks = []\nwhile True:\n    blocks.append(bytearray(2**28))\n",
+        "memory",
+    ),
+    "one huge allocation": ("import torch\nbig = torch.empty(2**34)\n", "memory"),
+    "os._exit": ("import os\nos._exit(0)\n", "crashed"),
+    "segfault": ("import ctypes\nctypes.string_at(0)\n", "crashed"),
+    "SystemExit": ("raise SystemExit(3)\n", "graded"),
+    "tens of MB of output": (
+        "import sys\nfor _ in range(60):\n    sys.stdout.write('x' * 2**20)\n",
+        "output",
+    ),
+    "fork bomb": (
+        "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n"
+        "        break\nimport time\ntime.sleep(1000)\n",
+        "timeout",
+    ),
+}
+
+
+@pytest.mark.parametrize("attack", list(RESOURCES))
+def test_resource_attacks_end_with_a_status_and_zero(tight, tmp_path, attack):
+    code, status = RESOURCES[attack]
+    start = time.monotonic()
+    result = verdict(tight, tmp_path, code + WRONG_MASKED)
+    assert time.monotonic() - start < tight.limits.timeout + 10
+    assert result["status"] == status, result["detail"]
+    assert result["score"] == 0
+
+
+def test_resource_attack_after_correct_work_keeps_earlier_points(tight, tmp_path):
+    # The answer is right, but the process dies during the third test cell.
+    answer = (
+        CORRECT_MASKED
+        + """
+import ctypes
+_inner = masked_softmax
+def masked_softmax(scores, mask):
+    if tuple(scores.shape) == (1, 3, 4):
+        ctypes.string_at(0)
+    return _inner(scores, mask)
+"""
+    )
+    result = verdict(tight, tmp_path, answer)
+    assert result["status"] == "crashed" and "SIGSEGV" in result["detail"]
+    assert result["score"] == 4
+
+
+@NEEDS_ROOT
+def test_detached_processes_do_not_survive(tight, tmp_path):
+    marker = "876543"
+    answer = (
+        f"""
+import os, subprocess
+subprocess.Popen(["sleep", "{marker}"], start_new_session=True)
+if os.fork() == 0:
+    os.setsid()
+    os.execvp("sleep", ["sleep", "{int(marker) + 1}"])
+"""
+        + CORRECT_MASKED
+    )
+    result = verdict(tight, tmp_path, answer)
+    assert result["score"] == result["max_score"]
+    time.sleep(0.5)
+    alive = subprocess.run(["pgrep", "-f", f"sleep {marker[:-1]}"], capture_output=True, text=True)
+    assert alive.stdout.strip() == ""
+
+
+@NEEDS_ROOT
+def test_learner_code_cannot_read_solutions_tests_or_other_submissions(tight, tmp_path):
+    (tmp_path / "ada").mkdir()
+    (tmp_path / "bob").mkdir()
+    ada = submission(tmp_path / "ada", EX, {ANSWER: CORRECT_MASKED})
+    # Bob's code looks for a correct masked_softmax in every place it might read one.
+    thief = f"""
+import glob, json, os
+found = []
+for path in [{str(ada)!r}, *glob.glob({str(COURSE_DIR)!r} + "/solutions/*.ipynb"),
+             *glob.glob({str(COURSE_DIR)!r} + "/tests/*.py"), {str(COURSE_DIR / ".git")!r}]:
+    try:
+        with open(path) as handle:
+            text = handle.read()
+    except OSError:
+        continue
+    found.append(path)
+    if path.endswith(".ipynb"):
+        for cell in json.loads(text)["cells"]:
+            if "def masked_softmax" in "".join(cell["source"]) and "NotImplemented" not in "".join(cell["source"]):
+                exec("".join(cell["source"]).replace("### BEGIN SOLUTION", ""))
+    else:
+        start = text.find("CORRECT_MASKED = ")
+        if start >= 0:
+            exec(text[start:].split("'''")[1])
+if "masked_softmax" not in globals():
+    def masked_softmax(scores, mask):
+        return torch.softmax(scores, dim=-1)
+print("readable:", found)
+"""
+    bob_path = submission(tmp_path / "bob", EX, {ANSWER: thief})
+    grader = Grader(COURSE_DIR, tight.limits, hide=[tmp_path])
+    assert grader.isolation == "namespace"
+    bob = grader.grade(bob_path)
+    assert bob["status"] == "graded"
+    assert bob["score"] == 0, bob["tests"]
+    # The same code where the files are readable (no namespace sandbox) steals full marks.
+    unsafe = Grader(COURSE_DIR, tight.limits, hide=[tmp_path], mode="process")
+    assert unsafe.grade(bob_path)["score"] == 5
+
+
+def test_calling_the_course_reference_is_rejected(grader, tmp_path):
+    direct = "from course_lib.masks import masked_softmax\n"
+    alias = "import course_lib.attention\nmasked_softmax = course_lib.attention.masked_softmax\n"
+    for name, answer in (("direct", direct), ("alias", alias)):
+        (tmp_path / name).mkdir()
+        result = verdict(grader, tmp_path / name, answer)
+        assert result["score"] == 0
+        assert "reference for this exercise" in result["tests"][0]["message"]
+
+
+def test_torch_reference_is_rejected_in_the_warm_up(grader, tmp_path):
+    answer = "def softmax(x):\n    return x.softmax(-1)\n"
+    result = grader.grade(submission(tmp_path, "00_warmup", {"softmax_answer": answer}))
+    assert result["score"] == 0
+    assert "torch.Tensor.softmax is the reference" in result["tests"][0]["message"]
