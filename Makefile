@@ -6,6 +6,7 @@ KERNEL := attention-course
 STAMP := $(VENV)/.installed
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 GRADEBOOK ?= gradebook.csv
+FEEDBACK ?= feedback
 
 .PHONY: install lab test exercises bench grade lint
 
@@ -35,9 +36,8 @@ bench: install
 	$(BIN)/python -m course_lib.benchmark $(if $(LESSON),--lesson $(LESSON),)
 
 grade: install
-	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir [GRADEBOOK=gradebook.csv]"; exit 2; }
-	$(BIN)/course-grade $(SUBMISSIONS) --csv $(GRADEBOOK)
-	@echo "gradebook written to $(GRADEBOOK)"
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir [GRADEBOOK=gradebook.csv] [FEEDBACK=feedback]"; exit 2; }
+	$(BIN)/course-grade $(SUBMISSIONS) --csv $(GRADEBOOK) --feedback $(FEEDBACK)
 
 lint: install
 	$(BIN)/ruff check course_lib tests

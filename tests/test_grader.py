@@ -311,25 +311,45 @@ def run_cli(*args, cwd=None):
     )
 
 
-def test_cli_folder_json_and_csv(tmp_path):
+def test_cli_class_folder_gradebook_details_and_feedback(tmp_path):
+    subs = tmp_path / "submissions"
     for student in ("ada", "bob"):
-        (tmp_path / student).mkdir()
-    submission(tmp_path / "ada", "01_masked_softmax", {"masked_softmax_answer": CORRECT_MASKED})
-    submission(tmp_path / "bob", "01_masked_softmax", {"masked_softmax_answer": WRONG_MASKED})
-    (tmp_path / "bob" / "00_warmup.ipynb").write_text("garbage")
+        (subs / student).mkdir(parents=True)
+    submission(subs / "ada", "01_masked_softmax", {"masked_softmax_answer": CORRECT_MASKED})
+    submission(subs / "ada", "00_warmup")  # untouched: 0 points
+    submission(subs / "bob", "01_masked_softmax", {"masked_softmax_answer": WRONG_MASKED})
+    submission(
+        subs / "bob",
+        "01_masked_softmax",
+        {"masked_softmax_answer": CORRECT_MASKED},
+        name="01_masked_softmax-Copy1",
+    )  # a second try: the best one counts
+    (subs / "bob" / "00_warmup.ipynb").write_text("garbage <script>alert(1)</script>")
     gradebook = tmp_path / "gradebook.csv"
-    done = run_cli(tmp_path, "--json", "--csv", gradebook, "--jobs", "2")
+    done = run_cli(
+        subs, "--json", "--csv", gradebook, "--feedback", tmp_path / "feedback", "--jobs", "2"
+    )
     assert done.returncode == 0, done.stderr
     results = [json.loads(line) for line in done.stdout.splitlines()]
-    by_file = {os.path.relpath(r["submission"], tmp_path): r for r in results}
+    assert len(results) == 5
+    by_file = {os.path.relpath(r["submission"], subs): r for r in results}
     assert by_file["ada/01_masked_softmax.ipynb"]["score"] == 5
+    assert by_file["ada/01_masked_softmax.ipynb"]["student"] == "ada"
     assert by_file["bob/01_masked_softmax.ipynb"]["score"] == 0
     assert by_file["bob/00_warmup.ipynb"]["status"] == "invalid"
-    rows = list(csv.DictReader(gradebook.open()))
-    assert len(rows) == 3
-    ada = next(r for r in rows if "ada" in r["submission"])
-    assert ada["01_masked_softmax:masked_padding"] == "2.0" and ada["score"] == "5.0"
-    assert ada["status"] == "graded"
+    rows = {r["student"]: r for r in csv.DictReader(gradebook.open())}
+    assert rows.keys() == {"ada", "bob"}
+    assert rows["ada"]["01_masked_softmax"] == "5.0" and rows["ada"]["00_warmup"] == "0.0"
+    assert rows["ada"]["total"] == "5.0" and rows["ada"]["max_total"] == "9.0"
+    assert rows["bob"]["01_masked_softmax"] == "5.0" and rows["bob"]["submissions"] == "3"
+    assert rows["bob"]["problems"] == "00_warmup: invalid"
+    details = list(csv.DictReader((tmp_path / "gradebook_tests.csv").open()))
+    assert len(details) == 5
+    ada = next(d for d in details if d["submission"].endswith("ada/01_masked_softmax.ipynb"))
+    assert ada["01_masked_softmax:masked_padding"] == "2.0" and ada["status"] == "graded"
+    page = (tmp_path / "feedback" / "bob.html").read_text()
+    assert "<script>" not in page and "invalid" in page and "values differ" in page
+    assert sorted(p.name for p in (tmp_path / "feedback").iterdir()) == ["ada.html", "bob.html"]
 
 
 def test_cli_usage_errors_exit_nonzero(tmp_path):

@@ -298,3 +298,53 @@ def test_torch_reference_is_rejected_in_the_warm_up(grader, tmp_path):
     result = grader.grade(submission(tmp_path, "00_warmup", {"softmax_answer": answer}))
     assert result["score"] == 0
     assert "torch.Tensor.softmax is the reference" in result["tests"][0]["message"]
+
+
+def test_without_the_zygote_the_same_verdicts_hold(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_GRADE_ZYGOTE", "0")
+    grader = Grader(COURSE_DIR, Limits(timeout=10, memory_mb=2048, output_mb=2))
+    assert grader._zygote() is None
+    right = verdict(grader, tmp_path, CORRECT_MASKED)
+    assert right["score"] == 5 and right["status"] == "graded"
+    for name, code in (("loop", "while True:\n    pass\n"), ("segv", RESOURCES["segfault"][0])):
+        (tmp_path / name).mkdir()
+        result = verdict(grader, tmp_path / name, code + WRONG_MASKED)
+        assert result["score"] == 0
+        assert result["status"] == {"loop": "timeout", "segv": "crashed"}[name]
+
+
+def test_no_other_learners_code_in_inherited_memory(grader, tmp_path):
+    marker = "ZX" + "Q7_SECRET_ANSWER_MARKER"
+    (tmp_path / "ada").mkdir()
+    (tmp_path / "bob").mkdir()
+    ada = verdict(grader, tmp_path / "ada", f"# {marker}\n" + CORRECT_MASKED)
+    assert ada["score"] == 5
+    # Bob scans every writable region of his own process for Ada's answer.
+    scan = f"""
+import re
+needle = ("ZX" + "Q7_SECRET_ANSWER_MARKER").encode()
+found = b""
+with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+    for line in maps:
+        start, end = (int(x, 16) for x in line.split()[0].split("-"))
+        if "rw" not in line.split()[1] or end - start > 2**30:
+            continue
+        try:
+            mem.seek(start)
+            chunk = mem.read(end - start)
+        except (OSError, ValueError, OverflowError):
+            continue
+        hit = chunk.find(needle)
+        while hit >= 0 and not found:
+            if b"def masked_softmax" in chunk[hit:hit + 400]:
+                found = chunk[hit:hit + 400]
+            hit = chunk.find(needle, hit + 1)
+if found:
+    exec(found.split(needle, 1)[1].decode(errors="ignore").split("\\x00")[0])
+else:
+    def masked_softmax(scores, mask):
+        return torch.softmax(scores, dim=-1)
+"""
+    bob = verdict(grader, tmp_path / "bob", scan)
+    assert bob["status"] == "graded"
+    assert bob["score"] == 0

@@ -1,13 +1,15 @@
 """``course-grade``: grade notebooks or folders of notebooks.
 
-course-grade SUBMISSION... [--exercise ID] [--json] [--csv FILE] [--jobs N]
-             [--timeout S] [--memory MB]
+course-grade SUBMISSION... [--exercise ID] [--json] [--csv FILE] [--feedback DIR]
+             [--jobs N] [--timeout S] [--memory MB]
+
+A class: ``course-grade submissions/ --csv gradebook.csv --feedback feedback/`` where
+``submissions/<student>/<exercise>.ipynb``.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -15,6 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .grade import COURSE_DIR, Grader, GraderError, exercise_ids
+from .report import (
+    STATUS_MEANING,
+    details_path,
+    write_feedback,
+    write_gradebook,
+    write_test_details,
+)
 from .sandbox import Limits
 
 
@@ -32,7 +41,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--exercise", help="grade every submission as this exercise id")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
-    parser.add_argument("--csv", type=Path, metavar="FILE", help="write a gradebook CSV")
+    parser.add_argument(
+        "--csv",
+        type=Path,
+        metavar="FILE",
+        help="write a gradebook (one row per student, one column per exercise) "
+        "and FILE_tests.csv (one row per submission, one column per test)",
+    )
+    parser.add_argument(
+        "--feedback",
+        type=Path,
+        metavar="DIR",
+        help="write one feedback page per student, DIR/<student>.html",
+    )
     parser.add_argument(
         "--jobs",
         type=int,
@@ -58,44 +79,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def collect(paths: list[Path]) -> list[Path]:
-    """Expand folders into the notebooks below them (checkpoints skipped), in sorted order."""
-    found: list[Path] = []
+def collect(paths: list[Path]) -> list[tuple[Path, str]]:
+    """Every notebook to grade with its student id, in a stable order.
+
+    A folder is searched recursively (checkpoints skipped); a notebook at
+    ``FOLDER/<student>/.../<exercise>.ipynb`` belongs to ``<student>``. A notebook given
+    directly, or lying directly in the folder, belongs to the folder it is in.
+    """
+    found: list[tuple[Path, str]] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(
-                p
-                for p in path.rglob("*.ipynb")
-                if ".ipynb_checkpoints" not in p.parts and p.is_file()
-            )
+            for notebook in sorted(path.rglob("*.ipynb")):
+                if ".ipynb_checkpoints" in notebook.parts or not notebook.is_file():
+                    continue
+                parts = notebook.relative_to(path).parts
+                found.append((notebook, parts[0] if len(parts) > 1 else path.resolve().name))
         else:
-            found.append(path)
+            found.append((path, path.resolve().parent.name))
     return found
-
-
-def write_csv(results: list[dict], file: Path) -> None:
-    """Gradebook: one row per submission, one column per test, then total and status."""
-    columns: list[str] = []
-    for result in results:
-        for test in result["tests"]:
-            column = f"{result['exercise']}:{test['name']}"
-            if column not in columns:
-                columns.append(column)
-    with open(file, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["submission", "exercise", *columns, "score", "max_score", "status"])
-        for result in results:
-            points = {f"{result['exercise']}:{t['name']}": t["points"] for t in result["tests"]}
-            writer.writerow(
-                [
-                    result["submission"],
-                    result["exercise"],
-                    *[points.get(c, "") for c in columns],
-                    result["score"],
-                    result["max_score"],
-                    result["status"],
-                ]
-            )
 
 
 def _human(result: dict) -> str:
@@ -103,6 +104,8 @@ def _human(result: dict) -> str:
         f"{result['submission']}: {result['score']:g}/{result['max_score']:g} "
         f"({result['exercise']}, {result['status']}, {result['seconds']:.1f} s)"
     ]
+    if result["status"] != "graded":
+        lines.append(f"    {result['status']}: {STATUS_MEANING.get(result['status'], '')}")
     if result.get("detail"):
         lines.append(f"    {result['detail']}")
     for test in result["tests"]:
@@ -132,13 +135,22 @@ def main(argv: list[str] | None = None) -> int:
     submissions = collect(args.submissions)
     if not submissions:
         parser.error("no notebooks found in the given folders")
-    grader = Grader(args.course_dir, Limits(args.timeout, args.memory))
+    # Learner code must not see any submission: hide the folders they come from.
+    roots = {p if p.is_dir() else p.parent for p in args.submissions}
+    grader = Grader(args.course_dir, Limits(args.timeout, args.memory), hide=sorted(roots))
+    if grader.isolation != "namespace":
+        print(
+            "course-grade: warning: namespace sandbox unavailable (run as root on Linux for it);"
+            " learner code runs as this user and could read what this user can read",
+            file=sys.stderr,
+        )
     broken = False
 
-    def grade(path: Path) -> dict:
+    def grade(item: tuple[Path, str]) -> dict:
         nonlocal broken
+        path, student = item
         try:
-            return grader.grade(path, args.exercise)
+            return {"student": student, **grader.grade(path, args.exercise)}
         except GraderError as error:
             broken = True
             print(f"course-grade: {error}", file=sys.stderr)
@@ -146,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as error:  # noqa: BLE001 - one submission never stops the batch
             detail = f"grader failed on this file: {type(error).__name__}: {error}"
         return {
+            "student": student,
             "submission": str(path),
             "exercise": args.exercise,
             "status": "error",
@@ -162,7 +175,15 @@ def main(argv: list[str] | None = None) -> int:
             results.append(result)
             print(json.dumps(result) if args.json else _human(result), flush=True)
     if args.csv:
-        write_csv(results, args.csv)
+        write_gradebook(results, args.csv)
+        write_test_details(results, details_path(args.csv))
+        print(
+            f"course-grade: gradebook {args.csv}, per-test detail {details_path(args.csv)}",
+            file=sys.stderr,
+        )
+    if args.feedback:
+        pages = write_feedback(results, args.feedback)
+        print(f"course-grade: {len(pages)} feedback pages in {args.feedback}/", file=sys.stderr)
     return 1 if broken else 0
 
 

@@ -19,7 +19,7 @@ from .notebook import (
     solution_cells,
     submitted_answers,
 )
-from .sandbox import Limits, RunOutcome, isolation, run_program
+from .sandbox import Limits, RunOutcome, Zygote, isolation, run_program
 
 COURSE_DIR = Path(__file__).resolve().parents[2]
 
@@ -87,6 +87,7 @@ class Grader:
             for p in hide
             if not any(_contains(p.resolve(), q.resolve()) for q in protected)
         ]
+        self._zygote_state: Zygote | bool | None = None
         self._slots: queue.Queue[int] = queue.Queue()
         for slot in range(max(64, 2 * (os.cpu_count() or 1))):
             self._slots.put(slot)
@@ -195,12 +196,29 @@ class Grader:
         result["score"] = sum(t["points"] for t in result["tests"])
         return self._finish(result, start)
 
+    def _zygote(self) -> Zygote | None:
+        """The warm forking process, started on first use (``COURSE_GRADE_ZYGOTE=0``: none)."""
+        with self._lock:
+            if self._zygote_state is None and os.environ.get("COURSE_GRADE_ZYGOTE") != "0":
+                try:
+                    self._zygote_state = Zygote(self.isolation)
+                except OSError:
+                    self._zygote_state = False  # start a fresh interpreter per run instead
+            return self._zygote_state or None
+
     def _run(self, program: dict, limits: Limits) -> RunOutcome:
         slot = self._slots.get()  # a uid of its own for each run going on at once
         try:
-            return run_program(program, limits, self.isolation, slot, self.hide)
+            return run_program(program, limits, self.isolation, slot, self.hide, self._zygote())
         finally:
             self._slots.put(slot)
+
+    def close(self) -> None:
+        """Stop the warm forking process (also stopped when the grader's process exits)."""
+        with self._lock:
+            if self._zygote_state:
+                self._zygote_state.close()
+            self._zygote_state = None
 
     @staticmethod
     def _finish(result: dict, start: float) -> dict:

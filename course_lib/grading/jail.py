@@ -56,8 +56,34 @@ def mask(root: str, keep: list[str], size_mb: int, mode: str) -> None:
         os.close(fd)
 
 
-def main() -> None:
-    config = json.loads(sys.argv[1])
+_CLONE_NEWNS, _CLONE_NEWNET, _CLONE_NEWPID = 0x00020000, 0x40000000, 0x20000000
+_MS_REC, _MS_PRIVATE, _MS_NOEXEC = 16384, 1 << 18, 8
+
+
+def unshare_namespaces() -> None:
+    """Enter new mount, network and PID namespaces (the next child forked is PID 1)."""
+    if _libc.unshare(_CLONE_NEWNS | _CLONE_NEWNET | _CLONE_NEWPID) != 0:
+        raise OSError(ctypes.get_errno(), "unshare")
+    _mount("none", "/", None, _MS_REC | _MS_PRIVATE)
+
+
+def mount_proc() -> None:
+    """A /proc that shows only this PID namespace."""
+    _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+
+
+def limit(config: dict) -> None:
+    """Resource limits of a run (``nproc`` only applies to an unprivileged uid)."""
+    memory, output = config["memory_mb"] * 2**20, config["output_mb"] * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (output, output))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if "nproc" in config:
+        resource.setrlimit(resource.RLIMIT_NPROC, (config["nproc"], config["nproc"]))
+
+
+def enter(config: dict) -> dict:
+    """Mask and hide folders, cap resources, drop to ``config["uid"]``; return the run's env."""
     uid = int(config["uid"])
     keep = [os.path.realpath(p) for p in config["keep"]]
     for root, size, mode in (
@@ -73,24 +99,25 @@ def main() -> None:
     work = "/tmp/work"
     os.mkdir(work, 0o700)
     os.chown(work, uid, uid)
-    memory, output = config["memory_mb"] * 2**20, config["output_mb"] * 2**20
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (output, output))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_NPROC, (config["nproc"], config["nproc"]))
+    limit(config)
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
     if _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
     os.chdir(work)
-    env = dict(
+    return dict(
         config["env"],
         HOME=work,
         TMPDIR=work,
         IPYTHONDIR=f"{work}/.ipython",
         MPLCONFIGDIR=f"{work}/.mpl",
     )
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    env = enter(config)
     argv = config["argv"]
     os.execve(argv[0], argv, env)
 

@@ -118,11 +118,12 @@ def _describe_error(result) -> str:
     return f"{type(error).__name__}: {error}"[:500]
 
 
-def main() -> None:
+def main(fd: int | None = None) -> None:
+    """Read the program from stdin, run it, report on pipe ``fd`` (default: ``argv[1]``)."""
     program = json.loads(sys.stdin.read())
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)  # input() must not wait for a grader that never answers
-    recorder = ChannelRecorder(os.fdopen(int(sys.argv[1]), "w"))
+    recorder = ChannelRecorder(os.fdopen(int(sys.argv[1]) if fd is None else fd, "w"))
 
     import matplotlib
 

@@ -22,6 +22,7 @@ import os
 import resource
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,7 @@ _ENV = {
     "PYTHONDONTWRITEBYTECODE": "1",
     "PYTHONWARNINGS": "ignore",
     "LANG": "C.UTF-8",
+    "OPENBLAS_NUM_THREADS": "1",
 }
 
 
@@ -149,8 +151,10 @@ def _limit(pid: int, limits: Limits) -> None:
     resource.prlimit(pid, resource.RLIMIT_CORE, (0, 0))
 
 
-def _read_events(stream, sink: list[dict], size: list[int]) -> None:
+def _read_events(stream, sink: list[dict], size: list[int], done: threading.Event) -> None:
     for line in stream:
+        if line.startswith('{"event": "exit"'):
+            done.set()  # the zygote's child reported the runner's exit status
         size[0] += len(line)
         if size[0] > MAX_RECORD_BYTES:
             continue  # keep draining so the learner's process never blocks on the pipe
@@ -160,6 +164,7 @@ def _read_events(stream, sink: list[dict], size: list[int]) -> None:
             continue
         if isinstance(event, dict):
             sink.append(event)
+    done.set()
 
 
 def _kill_group(pid: int) -> None:
@@ -169,18 +174,104 @@ def _kill_group(pid: int) -> None:
         pass
 
 
+class Zygote:
+    """Client of a warm ``zygote`` process that forks one runner per request."""
+
+    def __init__(self, mode: str) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "course_lib.grading.zygote", str(theirs.fileno()), mode],
+            pass_fds=(theirs.fileno(),),
+            env=_base_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        theirs.close()
+        self.mode, self.socket, self.lock = mode, ours, threading.Lock()
+        ours.settimeout(120)
+        if ours.recv(16) != b"ready":
+            raise OSError("the grader's zygote did not start")
+        ours.settimeout(30)
+
+    def spawn(self, config: dict, fds: list[int]) -> int:
+        """Start one run; returns the pid of its session leader."""
+        with self.lock:
+            socket.send_fds(self.socket, [json.dumps(config).encode()], fds)
+            pid = int(self.socket.recv(32) or b"0")
+        if pid <= 0:
+            raise OSError("the grader's zygote refused a run")
+        return pid
+
+    def close(self) -> None:
+        self.socket.close()
+        self.proc.kill()
+        self.proc.wait()
+
+
+def _run_forked(
+    program: dict, limits: Limits, zygote: Zygote, slot: int, hide: list[str]
+) -> RunOutcome:
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="course-grade-") as work:
+        output_path = Path(work) / ".output"
+        program_r, program_w = os.pipe()
+        record_r, record_w = os.pipe()
+        config = dict(_jail_config([], limits, BASE_UID + slot, hide), mode=zygote.mode, work=work)
+        with open(output_path, "wb") as out:
+            try:
+                pid = zygote.spawn(config, [program_r, record_w, out.fileno()])
+            finally:
+                os.close(program_r)
+                os.close(record_w)
+        events: list[dict] = []
+        done = threading.Event()
+        reader = threading.Thread(
+            target=_read_events,
+            args=(os.fdopen(record_r, "r", errors="replace"), events, [0], done),
+            daemon=True,
+        )
+        reader.start()
+        writer = threading.Thread(target=_write_program, args=(program_w, program), daemon=True)
+        writer.start()
+        timed_out = not done.wait(limits.timeout)
+        _kill_group(pid)  # the session leader, the runner and everything in their group
+        reader.join(timeout=5)
+        exits = [e.get("status") for e in events if e.get("event") == "exit"]
+        returncode = exits[-1] if exits and isinstance(exits[-1], int) else -signal.SIGKILL
+        output_size = output_path.stat().st_size
+        with open(output_path, "rb") as out:
+            output = out.read(64 * 1024).decode("utf-8", "replace")
+    return _outcome(
+        events, returncode, timed_out, output, output_size, limits, time.monotonic() - start
+    )
+
+
+def _write_program(fd: int, program: dict) -> None:
+    try:
+        with os.fdopen(fd, "wb") as pipe:
+            pipe.write(json.dumps(program).encode())
+    except OSError:  # the run died before reading its program
+        pass
+
+
 def run_program(
     program: dict,
     limits: Limits,
     mode: str = "process",
     slot: int = 0,
     hide: list[str] | None = None,
+    zygote: Zygote | None = None,
 ) -> RunOutcome:
     """Execute ``program`` (from ``build_program``) under ``limits``.
 
     ``mode`` is ``isolation(...)``'s answer; ``slot`` picks the sandbox uid (one per
-    parallel job); ``hide`` lists folders and files the learner's code must not see.
+    parallel job); ``hide`` lists folders and files the learner's code must not see;
+    ``zygote`` (of the same mode) forks the run from a warm process instead of starting
+    a new interpreter.
     """
+    if zygote is not None:
+        return _run_forked(program, limits, zygote, slot, hide or [])
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="course-grade-") as work:
         read_fd, write_fd = os.pipe()
@@ -212,10 +303,9 @@ def run_program(
         if mode != "namespace":
             _limit(proc.pid, limits)
         events: list[dict] = []
-        size = [0]
         reader = threading.Thread(
             target=_read_events,
-            args=(os.fdopen(read_fd, "r", errors="replace"), events, size),
+            args=(os.fdopen(read_fd, "r", errors="replace"), events, [0], threading.Event()),
             daemon=True,
         )
         reader.start()
