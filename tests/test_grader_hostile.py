@@ -320,7 +320,7 @@ def test_no_other_learners_code_in_inherited_memory(grader, tmp_path):
     ada = verdict(grader, tmp_path / "ada", f"# {marker}\n" + CORRECT_MASKED)
     assert ada["score"] == 5
     # Bob scans every writable region of his own process for Ada's answer.
-    scan = f"""
+    scan = """
 import re
 needle = ("ZX" + "Q7_SECRET_ANSWER_MARKER").encode()
 found = b""
