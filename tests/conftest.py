@@ -14,7 +14,8 @@ EXERCISES = sorted((COURSE_DIR / "exercises").glob("*.ipynb"))
 @pytest.fixture(scope="session")
 def grader() -> Grader:
     """One grader for the session, so each solution's reference run happens once."""
-    return Grader(COURSE_DIR, Limits(timeout=60, memory_mb=4096))
+    with Grader(COURSE_DIR, Limits(timeout=60, memory_mb=4096)) as grader:
+        yield grader
 
 
 def load(path: Path) -> dict:

@@ -19,11 +19,10 @@ NEEDS_ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="namespace sandbox nee
 @pytest.fixture(scope="module")
 def tight() -> Grader:
     """A grader with small caps, its reference already computed (not part of timed runs)."""
-    grader = Grader(
-        COURSE_DIR, Limits(timeout=10, memory_mb=2048, output_mb=2), hide=[COURSE_DIR / "tests"]
-    )
-    grader.reference(grader.exercise(EX))
-    return grader
+    limits = Limits(timeout=10, memory_mb=2048, output_mb=2)
+    with Grader(COURSE_DIR, limits, hide=[COURSE_DIR / "tests"]) as grader:
+        grader.reference(grader.exercise(EX))
+        yield grader
 
 
 def verdict(grader, tmp_path, answer, edit=None, name=None):
@@ -348,3 +347,15 @@ else:
     bob = verdict(grader, tmp_path / "bob", scan)
     assert bob["status"] == "graded"
     assert bob["score"] == 0
+
+
+def test_a_dead_zygote_falls_back_and_restarts(tmp_path):
+    with Grader(COURSE_DIR, Limits(timeout=30)) as grader:
+        first = grader._zygote()
+        assert first is not None
+        first.proc.kill()
+        first.proc.wait()
+        result = verdict(grader, tmp_path, CORRECT_MASKED)  # this run falls back to exec
+        assert result["status"] == "graded" and result["score"] == 5
+        second = grader._zygote()
+        assert second is not None and second is not first and second.proc.poll() is None

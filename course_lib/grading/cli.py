@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         }
 
     results = []
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+    with grader, ThreadPoolExecutor(max_workers=args.jobs) as pool:
         for result in pool.map(grade, submissions):
             results.append(result)
             print(json.dumps(result) if args.json else _human(result), flush=True)

@@ -209,9 +209,23 @@ class Grader:
     def _run(self, program: dict, limits: Limits) -> RunOutcome:
         slot = self._slots.get()  # a uid of its own for each run going on at once
         try:
-            return run_program(program, limits, self.isolation, slot, self.hide, self._zygote())
+            zygote = self._zygote()
+            if zygote is not None:
+                try:
+                    return run_program(program, limits, self.isolation, slot, self.hide, zygote)
+                except OSError:  # the warm process died (e.g. with the thread that started it)
+                    with self._lock:
+                        if self._zygote_state is zygote:
+                            self._zygote_state = None  # start a new one next time
+            return run_program(program, limits, self.isolation, slot, self.hide)
         finally:
             self._slots.put(slot)
+
+    def __enter__(self) -> Grader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Stop the warm forking process (also stopped when the grader's process exits)."""
