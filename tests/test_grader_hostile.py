@@ -359,3 +359,27 @@ def test_a_dead_zygote_falls_back_and_restarts(tmp_path):
         assert result["status"] == "graded" and result["score"] == 5
         second = grader._zygote()
         assert second is not None and second is not first and second.proc.poll() is None
+
+
+@NEEDS_ROOT
+def test_memory_of_the_whole_process_tree_is_capped(tight, tmp_path):
+    # Each process stays under the per-process address-space cap; together they do not.
+    answer = """
+import os, time
+for _ in range(6):
+    if os.fork() == 0:
+        block = bytearray(600 * 2**20)
+        block[::4096] = b"x" * len(block[::4096])  # touch every page
+        time.sleep(60)
+        os._exit(0)
+time.sleep(60)
+""" + WRONG_MASKED
+    from course_lib.grading import cgroups
+
+    if cgroups.prepare(0, 2048, 256) is None:
+        pytest.skip("no writable memory cgroup on this machine")
+    start = time.monotonic()
+    result = verdict(tight, tmp_path, answer)
+    assert result["status"] == "memory", result["detail"]
+    assert result["score"] == 0
+    assert time.monotonic() - start < tight.limits.timeout

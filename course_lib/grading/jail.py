@@ -100,6 +100,9 @@ def enter(config: dict) -> dict:
     os.mkdir(work, 0o700)
     os.chown(work, uid, uid)
     limit(config)
+    for path in config.get("cgroups", []):  # join the slot's groups while still root
+        with open(path, "w") as handle:
+            handle.write("0")
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)

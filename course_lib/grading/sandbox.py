@@ -31,6 +31,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import cgroups
+
 #: Largest amount of recorded data read back from one run.
 MAX_RECORD_BYTES = 64 * 2**20
 #: First uid of the unprivileged users the namespace sandbox runs as (one per job slot).
@@ -95,7 +97,9 @@ def _jail_command(config: dict) -> list[str]:
     ]
 
 
-def _jail_config(argv: list[str], limits: Limits, uid: int, hide: list[str]) -> dict:
+def _jail_config(
+    argv: list[str], limits: Limits, uid: int, hide: list[str], groups: list[str] = ()
+) -> dict:
     course_dir = str(Path(__file__).resolve().parents[2])
     keep = sorted(
         {
@@ -115,6 +119,7 @@ def _jail_config(argv: list[str], limits: Limits, uid: int, hide: list[str]) -> 
         "output_mb": limits.output_mb,
         "nproc": limits.nproc,
         "tmp_mb": limits.tmp_mb,
+        "cgroups": list(groups),
     }
 
 
@@ -217,7 +222,17 @@ def _run_forked(
         output_path = Path(work) / ".output"
         program_r, program_w = os.pipe()
         record_r, record_w = os.pipe()
-        config = dict(_jail_config([], limits, BASE_UID + slot, hide), mode=zygote.mode, work=work)
+        groups = (
+            cgroups.prepare(slot, limits.memory_mb, limits.nproc)
+            if zygote.mode == "namespace"
+            else None
+        )
+        oom_before = groups.oom_kills() if groups else 0
+        config = dict(
+            _jail_config([], limits, BASE_UID + slot, hide, groups.procs_files() if groups else []),
+            mode=zygote.mode,
+            work=work,
+        )
         with open(output_path, "wb") as out:
             try:
                 pid = zygote.spawn(config, [program_r, record_w, out.fileno()])
@@ -234,7 +249,7 @@ def _run_forked(
         reader.start()
         writer = threading.Thread(target=_write_program, args=(program_w, program), daemon=True)
         writer.start()
-        timed_out = not done.wait(limits.timeout)
+        timed_out = _wait(done.is_set, limits.timeout, groups, oom_before, done.wait)
         _kill_group(pid)  # the session leader, the runner and everything in their group
         reader.join(timeout=5)
         exits = [e.get("status") for e in events if e.get("event") == "exit"]
@@ -242,8 +257,16 @@ def _run_forked(
         output_size = output_path.stat().st_size
         with open(output_path, "rb") as out:
             output = out.read(64 * 1024).decode("utf-8", "replace")
+    oom_killed = groups is not None and groups.oom_kills() > oom_before
     return _outcome(
-        events, returncode, timed_out, output, output_size, limits, time.monotonic() - start
+        events,
+        returncode,
+        timed_out,
+        output,
+        output_size,
+        limits,
+        time.monotonic() - start,
+        oom_killed,
     )
 
 
@@ -275,8 +298,15 @@ def run_program(
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="course-grade-") as work:
         read_fd, write_fd = os.pipe()
+        groups = (
+            cgroups.prepare(slot, limits.memory_mb, limits.nproc) if mode == "namespace" else None
+        )
+        oom_before = groups.oom_kills() if groups else 0
         if mode == "namespace":
-            config = _jail_config(_runner_argv(write_fd), limits, BASE_UID + slot, hide or [])
+            procs = groups.procs_files() if groups else []
+            config = _jail_config(
+                _runner_argv(write_fd), limits, BASE_UID + slot, hide or [], procs
+            )
             command, cwd, env = _jail_command(config), "/", _base_env()
         else:
             command, cwd = _runner_argv(write_fd), work
@@ -309,31 +339,50 @@ def run_program(
             daemon=True,
         )
         reader.start()
-        timed_out = False
         try:
             proc.stdin.write(json.dumps(program).encode())
             proc.stdin.close()
         except BrokenPipeError:
             pass
-        try:
-            proc.wait(timeout=limits.timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+        timed_out = _wait(lambda: proc.poll() is not None, limits.timeout, groups, oom_before)
         _kill_group(proc.pid)  # the runner and anything it spawned in its session
         proc.wait()
         reader.join(timeout=5)
         output_size = output_path.stat().st_size
         with open(output_path, "rb") as out:
             output = out.read(64 * 1024).decode("utf-8", "replace")
+    oom_killed = groups is not None and groups.oom_kills() > oom_before
     return _outcome(
-        events, proc.returncode, timed_out, output, output_size, limits, time.monotonic() - start
+        events,
+        proc.returncode,
+        timed_out,
+        output,
+        output_size,
+        limits,
+        time.monotonic() - start,
+        oom_killed,
     )
+
+
+def _wait(finished, timeout: float, groups, oom_before: int, pause=time.sleep) -> bool:
+    """Wait until ``finished()``, the time limit (returns True) or an OOM kill in the run's
+    cgroup (returns False: the run is over, its status will say ``memory``)."""
+    deadline = time.monotonic() + timeout
+    while not finished():
+        if time.monotonic() >= deadline:
+            return True
+        if groups is not None and groups.oom_kills() > oom_before:
+            return False
+        pause(0.05)
+    return False
 
 
 _MEMORY_ERRORS = ("MemoryError", "can't allocate memory", "std::bad_alloc")
 
 
-def _outcome(events, returncode, timed_out, output, output_size, limits, seconds) -> RunOutcome:
+def _outcome(
+    events, returncode, timed_out, output, output_size, limits, seconds, oom_killed=False
+) -> RunOutcome:
     records: dict[tuple[str, str], dict] = {}
     errors: dict[str, str] = {}
     ended = False
@@ -345,11 +394,11 @@ def _outcome(events, returncode, timed_out, output, output_size, limits, seconds
             errors.setdefault(str(event.get("cell")), str(event.get("error", ""))[:500])
         elif kind == "end":
             ended = True
-    memory = any(m in e for e in errors.values() for m in _MEMORY_ERRORS)
-    if timed_out:
-        status, detail = "timeout", f"stopped after the {limits.timeout:g} s time limit"
-    elif memory:
+    memory = oom_killed or any(m in e for e in errors.values() for m in _MEMORY_ERRORS)
+    if memory:  # also when the tree was OOM-killed and the rest then ran into the time limit
         status, detail = "memory", f"ran out of the {limits.memory_mb} MB memory limit"
+    elif timed_out:
+        status, detail = "timeout", f"stopped after the {limits.timeout:g} s time limit"
     elif output_size >= limits.output_mb * 2**20:
         status, detail = "output", f"wrote more than the {limits.output_mb} MB output limit"
     elif not ended:
