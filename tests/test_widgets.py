@@ -1,0 +1,29 @@
+"""The alignment explorer widget."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from course_lib.widgets import alignment_explorer  # noqa: E402
+
+
+def test_alignment_explorer_has_class_slider_and_updates_caption():
+    sources = [["vier", "und", "zwanzig"], ["sept"]]
+    outputs = [["2", "4", "<eos>"], ["7", "<eos>"]]
+    alignments = [torch.rand(3, 3), torch.rand(2, 1)]
+    box = alignment_explorer(sources, outputs, alignments, captions=["right", "wrong"])
+    assert "alignment-explorer" in box._dom_classes
+    slider, caption, _ = box.children
+    assert (slider.min, slider.max) == (0, 1)
+    assert "vier und zwanzig" in caption.value and "right" in caption.value
+    slider.value = 1
+    assert "sept" in caption.value and "wrong" in caption.value
+
+
+def test_alignment_explorer_rejects_mismatched_inputs():
+    with pytest.raises(ValueError, match="outputs: 1 entries for 2 sources"):
+        alignment_explorer([["a"], ["b"]], [["1"]], [torch.rand(1, 1)] * 2)
+    with pytest.raises(ValueError, match="sources: expected at least one example"):
+        alignment_explorer([], [], [])
