@@ -254,20 +254,9 @@ def _run_forked(
         reader.join(timeout=5)
         exits = [e.get("status") for e in events if e.get("event") == "exit"]
         returncode = exits[-1] if exits and isinstance(exits[-1], int) else -signal.SIGKILL
-        output_size = output_path.stat().st_size
-        with open(output_path, "rb") as out:
-            output = out.read(64 * 1024).decode("utf-8", "replace")
-    oom_killed = groups is not None and groups.oom_kills() > oom_before
-    return _outcome(
-        events,
-        returncode,
-        timed_out,
-        output,
-        output_size,
-        limits,
-        time.monotonic() - start,
-        oom_killed,
-    )
+        return _outcome(
+            events, returncode, timed_out, output_path, limits, start, groups, oom_before
+        )
 
 
 def _write_program(fd: int, program: dict) -> None:
@@ -348,20 +337,9 @@ def run_program(
         _kill_group(proc.pid)  # the runner and anything it spawned in its session
         proc.wait()
         reader.join(timeout=5)
-        output_size = output_path.stat().st_size
-        with open(output_path, "rb") as out:
-            output = out.read(64 * 1024).decode("utf-8", "replace")
-    oom_killed = groups is not None and groups.oom_kills() > oom_before
-    return _outcome(
-        events,
-        proc.returncode,
-        timed_out,
-        output,
-        output_size,
-        limits,
-        time.monotonic() - start,
-        oom_killed,
-    )
+        return _outcome(
+            events, proc.returncode, timed_out, output_path, limits, start, groups, oom_before
+        )
 
 
 def _wait(finished, timeout: float, groups, oom_before: int, pause=time.sleep) -> bool:
@@ -381,8 +359,14 @@ _MEMORY_ERRORS = ("MemoryError", "can't allocate memory", "std::bad_alloc")
 
 
 def _outcome(
-    events, returncode, timed_out, output, output_size, limits, seconds, oom_killed=False
+    events, returncode, timed_out, output_path: Path, limits, start, groups, oom_before
 ) -> RunOutcome:
+    """The verdict of a finished run from its events, exit status, output and cgroup."""
+    output_size = output_path.stat().st_size
+    with open(output_path, "rb") as out:
+        output = out.read(64 * 1024).decode("utf-8", "replace")
+    oom_killed = groups is not None and groups.oom_kills() > oom_before
+    seconds = time.monotonic() - start
     records: dict[tuple[str, str], dict] = {}
     errors: dict[str, str] = {}
     ended = False
