@@ -7,8 +7,12 @@ STAMP := $(VENV)/.installed
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 GRADEBOOK ?= gradebook.csv
 FEEDBACK ?= feedback
+# Debian's Chromium drives the browser tests (Playwright's own download needs the network).
+CHROMIUM := /usr/lib/chromium/chromium
+FONTS := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: install lab test exercises bench grade lint
+.PHONY: install lab test exercises bench grade lint browser-deps slides site
 
 # Create/refresh .venv from the pinned constraints; redone only when the pins change.
 $(STAMP): pyproject.toml constraints.txt
@@ -25,8 +29,17 @@ lab: install
 	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" \
 		--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb
 
-test: install
-	$(BIN)/python -m pytest tests notebooks solutions --nbval-lax \
+# Installs Chromium and a font with apt, only when they are missing (quick otherwise).
+browser-deps:
+	@test -x $(CHROMIUM) -a -f $(FONTS) || { \
+		echo "installing Debian's chromium and fonts-dejavu-core for the browser tests"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends chromium fonts-dejavu-core > /dev/null; }
+
+# COURSE_REQUIRE_BROWSER=1: a missing browser fails the browser tests instead of skipping them.
+test: install browser-deps
+	COURSE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest tests notebooks solutions --nbval-lax \
 		--nbval-kernel-name $(KERNEL) --nbval-cell-timeout 300 --timeout 900
 
 exercises: install
@@ -38,6 +51,12 @@ bench: install
 grade: install
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir [GRADEBOOK=gradebook.csv] [FEEDBACK=feedback]"; exit 2; }
 	$(BIN)/course-grade $(SUBMISSIONS) --csv $(GRADEBOOK) --feedback $(FEEDBACK)
+
+slides: install
+	$(BIN)/python -m course_lib.slides --out build/slides
+
+site: install
+	$(BIN)/python -m course_lib.site --out build/site
 
 lint: install
 	$(BIN)/ruff check course_lib tests
