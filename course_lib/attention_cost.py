@@ -1,0 +1,173 @@
+"""What attention costs: time and peak memory against the sequence length ``n``, and the
+exponent ``p`` of ``cost ~ n^p`` fitted on a log-log plot.
+
+Three ways to compute self-attention over ``n`` tokens (inputs (batch, heads, n, d)):
+
+- ``"naive"``: :func:`course_lib.attention.attention` — builds the (n, n) scores and weights;
+  time and memory ~ n^2;
+- ``"sdpa"``: ``F.scaled_dot_product_attention`` — the same n^2 arithmetic in one fused kernel
+  that walks over blocks of keys and never stores the (n, n) matrix: time ~ n^2, memory ~ n
+  (on CPU the fused kernel needs 4-D inputs; 3-D inputs fall back to the n^2-memory "math"
+  path);
+- ``"local"``: :func:`course_lib.local_attention.banded_attention` — each token attends to its
+  ``window`` neighbours on either side only: time and memory ~ n (for a fixed window).
+
+:func:`peak_tensor_bytes` counts the bytes of every tensor the computation allocates, live at
+the same moment (inputs excluded), by watching each operation's outputs with a
+``TorchDispatchMode``; scratch buffers a fused kernel allocates and frees inside itself (a few
+fixed-size blocks per thread in the CPU flash kernel) are not seen.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
+
+from .attention import attention
+from .local_attention import banded_attention
+
+METHODS = ("naive", "sdpa", "local")
+
+
+def naive_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """The course's attention on (batch, heads, n, d), heads folded into the batch."""
+    b, h, n, d = q.shape
+    out, _ = attention(
+        q.reshape(b * h, n, d), k.reshape(b * h, n, d), v.reshape(b * h, n, d)
+    )  # (b*h, n, d), weights (b*h, n, n)
+    return out.reshape(b, h, n, d)  # (batch, heads, n, d)
+
+
+def attention_fn(method: str, window: int = 16) -> Callable[..., torch.Tensor]:
+    """``f(q, k, v) -> out`` (batch, heads, n, d) for ``method`` in :data:`METHODS`."""
+    if method == "naive":
+        return naive_attention
+    if method == "sdpa":
+        return F.scaled_dot_product_attention
+    if method == "local":
+        return lambda q, k, v: banded_attention(q, k, v, window)[0]
+    raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
+
+
+class _LiveTensorBytes(TorchDispatchMode):
+    """Sum of the storage bytes of tensors created under the mode that are still alive."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current = self.peak = 0
+        self.live: dict[int, int] = {}
+
+    def _free(self, key: int) -> None:
+        self.current -= self.live.pop(key, 0)
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in tree_leaves(out):
+            if not isinstance(t, torch.Tensor):
+                continue
+            storage = t.untyped_storage()
+            key = id(storage)
+            if key in self.live or storage.nbytes() == 0:  # a view of a tensor already counted
+                continue
+            self.live[key] = storage.nbytes()
+            self.current += storage.nbytes()
+            self.peak = max(self.peak, self.current)
+            weakref.finalize(storage, self._free, key)
+        return out
+
+
+@torch.no_grad()
+def peak_tensor_bytes(fn: Callable[..., object], *args: torch.Tensor) -> int:
+    """Peak bytes of the tensors that ``fn(*args)`` allocates (alive at once), inputs excluded."""
+    with _LiveTensorBytes() as tracker:
+        result = fn(*args)
+        del result
+    return tracker.peak
+
+
+@torch.no_grad()
+def min_seconds(fn: Callable[..., object], *args: torch.Tensor, repeats: int = 5) -> float:
+    """The fastest of ``repeats`` timed calls (after one warm-up call): on a shared machine the
+    minimum is the run least disturbed by other processes."""
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats: expected a positive int, got {repeats!r}")
+    fn(*args)
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn(*args)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+@dataclass(frozen=True)
+class CostCurve:
+    """Seconds and peak tensor bytes of one method at each sequence length ``ns``."""
+
+    method: str
+    ns: tuple[int, ...]
+    seconds: tuple[float, ...]
+    peak_bytes: tuple[int, ...]
+
+
+def measure(
+    method: str,
+    ns: Sequence[int],
+    batch: int = 1,
+    heads: int = 4,
+    d: int = 32,
+    window: int = 16,
+    repeats: int = 5,
+    threads: int = 1,
+    seed: int = 0,
+) -> CostCurve:
+    """Time (min of ``repeats``) and peak memory of self-attention with random q, k, v
+    (batch, heads, n, d) for each ``n`` in ``ns``, on ``threads`` threads."""
+    if list(ns) != sorted(set(ns)) or not ns or min(ns) < 1:
+        raise ValueError(f"ns: expected increasing positive lengths, got {list(ns)!r}")
+    fn = attention_fn(method, window)
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    g = torch.Generator().manual_seed(seed)
+    seconds, peaks = [], []
+    try:
+        for n in ns:
+            q, k, v = torch.randn(3, batch, heads, n, d, generator=g).unbind(0)  # (b, h, n, d)
+            seconds.append(min_seconds(fn, q, k, v, repeats=repeats))
+            peaks.append(peak_tensor_bytes(fn, q, k, v))
+    finally:
+        torch.set_num_threads(old_threads)
+    return CostCurve(method, tuple(ns), tuple(seconds), tuple(peaks))
+
+
+def loglog_slope(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """Least-squares slope of ``log y`` against ``log x``: the ``p`` in ``y ~ x^p``."""
+    if len(xs) != len(ys) or len(xs) < 2:
+        raise ValueError(
+            f"xs, ys: expected two equally long sequences of >= 2 points, "
+            f"got {len(xs)} and {len(ys)}"
+        )
+    if min(xs) <= 0 or min(ys) <= 0:
+        raise ValueError("xs, ys: a log-log fit needs positive values")
+    lx = torch.tensor([math.log(x) for x in xs], dtype=torch.float64)  # (points,)
+    ly = torch.tensor([math.log(y) for y in ys], dtype=torch.float64)  # (points,)
+    lx_c = lx - lx.mean()
+    return float((lx_c * (ly - ly.mean())).sum() / (lx_c**2).sum())
+
+
+def fitted_exponent(curve: CostCurve, what: str = "seconds", last: int = 3) -> float:
+    """The log-log slope of ``curve``'s ``what`` ("seconds" or "peak_bytes") over its ``last``
+    (largest) lengths, where fixed overheads no longer hide the growth."""
+    if what not in ("seconds", "peak_bytes"):
+        raise ValueError(f"what: expected 'seconds' or 'peak_bytes', got {what!r}")
+    if isinstance(last, bool) or not isinstance(last, int) or not 2 <= last <= len(curve.ns):
+        raise ValueError(f"last: expected an int in [2, {len(curve.ns)}], got {last!r}")
+    return loglog_slope(curve.ns[-last:], getattr(curve, what)[-last:])
