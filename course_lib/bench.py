@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ENV_VAR = "COURSE_BENCH_FILE"
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_NAME = re.compile(r"^[a-z][a-zA-Z0-9_]*$")  # snake_case; capitals allowed after the start
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Measured:
 
 
 def record(name: str, value: float, text: str = "") -> Measured:
-    """Record headline metric ``name`` (snake_case) with a finite ``value``."""
+    """Record headline metric ``name`` (snake_case, e.g. ``stn_error_RTS``), a finite ``value``."""
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"name: expected snake_case like 'mt_exact_match', got {name!r}")
     try:

@@ -23,6 +23,7 @@ def test_record_without_bench_file_only_returns(monkeypatch, tmp_path):
     monkeypatch.delenv(ENV_VAR, raising=False)
     monkeypatch.chdir(tmp_path)
     assert record("x", 1.0).value == 1.0
+    assert record("stn_error_RTS", 0.5).name == "stn_error_RTS"  # a variant's name keeps its case
     assert list(tmp_path.iterdir()) == []
 
 
