@@ -134,13 +134,18 @@ def home_markdown(
         "| lesson | slides | exercises |",
         "|---|---|---|",
     ]
-    for path in lessons:
-        key = f"notebooks/{path.name}"
-        number = path.stem[:2]
+    by_number = {path.stem[:2]: path for path in lessons}
+    numbers = sorted(set(by_number) | {p.stem[:2] for p in course_dir.glob("exercises/*.ipynb")})
+    for number in numbers:
         exercises = [
             f"[{exercise.stem}](exercises/{exercise.name})"
             for exercise in sorted(course_dir.glob(f"exercises/{number}_*.ipynb"))
         ]
+        path = by_number.get(number)
+        if path is None:  # exercises that are out before their lesson
+            lines.append(f"| lesson {number} (coming) | | {', '.join(exercises)} |")
+            continue
+        key = f"notebooks/{path.name}"
         deck = f"[slides]({slides[key]})" if key in slides else ""
         lines.append(f"| [{names[path]}]({key}) | {deck} | {', '.join(exercises) or '-'} |")
     if teaching:
