@@ -54,9 +54,11 @@ def checkpoint_path(kind: str) -> Path:
 
 
 def train_translation_model(
-    kind: str, data: TranslationData, train: TrainConfig = TRAIN
+    kind: str, data: TranslationData, train: TrainConfig | None = None
 ) -> tuple[Seq2Seq, dict]:
-    """Build and train the ``kind`` model from seed ``train.seed``; returns it and its record."""
+    """Build and train the ``kind`` model from seed ``train.seed`` (default schedule ``TRAIN``);
+    returns it and its record."""
+    train = train or TRAIN
     seed_everything(train.seed)
     model = Seq2Seq(translation_config(kind, data))
     start = time.monotonic()

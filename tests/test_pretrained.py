@@ -35,3 +35,18 @@ def test_checkpoint_refuses_other_data_and_unknown_kinds():
         pretrained.load_translation_model("additive", small)
     with pytest.raises(ValueError, match="kind: expected one of"):
         pretrained.checkpoint_path("dot")
+
+
+def test_retrain_trains_the_same_architecture_without_touching_the_files(monkeypatch):
+    torch.set_num_threads(1)
+    tiny = make_translation_data(
+        TranslationConfig(
+            languages=("en",), max_items=1, max_digits=1, n_train=8, n_val=2, n_test=0, n_long=0
+        )
+    )
+    monkeypatch.setattr(pretrained, "TRAIN", pretrained.TrainConfig(stages=((2, 1e-2),), n_val=2))
+    before = pretrained.checkpoint_path("general").stat().st_mtime
+    model, info = pretrained.load_translation_model("general", tiny, retrain=True)
+    assert info["source"] == "trained now" and len(info["history"]["loss"]) == 2
+    assert model.config == pretrained.translation_config("general", tiny)
+    assert pretrained.checkpoint_path("general").stat().st_mtime == before

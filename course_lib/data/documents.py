@@ -13,7 +13,7 @@ belongs in the summary: only its neighbours do.
 
 The names of the test documents never occur in training, so a decoder with a fixed output
 vocabulary cannot write them; a pointer copies them from the input. Document lengths are
-chosen in tokens (default 150..400 for training); test documents can be far longer.
+chosen in tokens (default 100..250 for training); test documents can be far longer.
 """
 
 from __future__ import annotations
@@ -110,10 +110,10 @@ class DocumentConfig:
     """Training documents of ``min_len``..``max_len`` tokens; train and test name pools are
     disjoint (``n_people``, ``n_cities`` names each)."""
 
-    n_train: int = 2_000
+    n_train: int = 800
     n_val: int = 200
-    min_len: int = 150
-    max_len: int = 400
+    min_len: int = 100
+    max_len: int = 250
     n_people: int = 300
     n_cities: int = 100
     seed: int = 0

@@ -6,7 +6,7 @@ put at a random place: a sentiment word (``great``, ``dull``, ...) optionally pr
 negation (``not``, ``never``), which flips its polarity. So the label is decided by at most two
 known tokens, the **rationale**, and we can check whether a model's attention finds them.
 
-Default sizes: 4,000 training, 500 validation and 1,000 test reviews of 8 to 40 tokens, half
+Default sizes: 2,000 training, 500 validation and 1,000 test reviews of 8 to 40 tokens, half
 of them negated, labels balanced (1 = positive, 0 = negative).
 """
 
@@ -45,7 +45,7 @@ class Review:
 class SentimentConfig:
     """Sizes and lengths (``min_len``..``max_len`` tokens, opinion phrase included)."""
 
-    n_train: int = 4_000
+    n_train: int = 2_000
     n_val: int = 500
     n_test: int = 1_000
     min_len: int = 8
