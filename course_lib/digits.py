@@ -15,7 +15,7 @@ Derived sets, in the style of the spatial-transformer paper (Jaderberg et al., 2
   (std 0.15 in normalised units, about 2 px), 28x28;
 - ``"E"``: elastic (Simard et al., 2003): a random displacement field smoothed by a Gaussian
   (sigma 4 px) and scaled to alpha 34 px, 28x28. Non-affine: an affine transformer cannot undo it.
-- ``canvases``: 64x64 images with 2-3 digits, each resized to a height of 14-24 px, placed
+- ``canvases``: 64x64 images with 2-3 digits, each resized to a height of 16-24 px, placed
   without overlap; labels left to right and tight boxes (x0, y0, x1, y1) around each digit's ink.
 
 Everything is seeded and built in a second or two; the results are cached as ``uint8`` tensors
@@ -269,7 +269,7 @@ class CanvasConfig:
     size: int = 64
     min_digits: int = 2
     max_digits: int = 3
-    min_height: int = 14
+    min_height: int = 16
     max_height: int = 24
     gap: int = 2
 
