@@ -93,18 +93,33 @@ def peak_tensor_bytes(fn: Callable[..., object], *args: torch.Tensor) -> int:
     return tracker.peak
 
 
+CLOCKS = {"thread": time.thread_time, "wall": time.perf_counter}
+
+
 @torch.no_grad()
-def min_seconds(fn: Callable[..., object], *args: torch.Tensor, repeats: int = 5) -> float:
+def min_seconds(
+    fn: Callable[..., object],
+    *args: torch.Tensor,
+    repeats: int = 5,
+    warmup: bool = True,
+    clock: str = "wall",
+) -> float:
     """The fastest of ``repeats`` timed calls (after one warm-up call): on a shared machine the
-    minimum is the run least disturbed by other processes."""
+    minimum is the run least disturbed by other processes. ``clock="thread"`` counts the CPU
+    time of this thread only (user + system), which waiting for a busy CPU does not inflate;
+    it is the whole cost only when torch runs on this one thread."""
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"repeats: expected a positive int, got {repeats!r}")
-    fn(*args)
+    if clock not in CLOCKS:
+        raise ValueError(f"clock: expected one of {tuple(CLOCKS)}, got {clock!r}")
+    now = CLOCKS[clock]
+    if warmup:
+        fn(*args)
     best = math.inf
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = now()
         fn(*args)
-        best = min(best, time.perf_counter() - start)
+        best = min(best, now() - start)
     return best
 
 
@@ -128,23 +143,34 @@ def measure(
     repeats: int = 5,
     threads: int = 1,
     seed: int = 0,
+    clock: str = "thread",
 ) -> CostCurve:
     """Time (min of ``repeats``) and peak memory of self-attention with random q, k, v
-    (batch, heads, n, d) for each ``n`` in ``ns``, on ``threads`` threads."""
+    (batch, heads, n, d) for each ``n`` in ``ns``, on ``threads`` threads. The repeats are
+    rounds over all lengths, so that a moment when the machine is busy spoils one sample of
+    each length rather than every sample of one. ``clock="thread"`` (the default; needs
+    ``threads=1``) times the CPU work of this thread, unaffected by other processes' load."""
+    if clock == "thread" and threads != 1:
+        raise ValueError(f"clock: 'thread' times one thread only; use threads=1, got {threads}")
     if list(ns) != sorted(set(ns)) or not ns or min(ns) < 1:
         raise ValueError(f"ns: expected increasing positive lengths, got {list(ns)!r}")
     fn = attention_fn(method, window)
     old_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     g = torch.Generator().manual_seed(seed)
-    seconds, peaks = [], []
+    inputs = [torch.randn(3, batch, heads, n, d, generator=g).unbind(0) for n in ns]  # (b,h,n,d)
+    best = [math.inf] * len(ns)
     try:
-        for n in ns:
-            q, k, v = torch.randn(3, batch, heads, n, d, generator=g).unbind(0)  # (b, h, n, d)
-            seconds.append(min_seconds(fn, q, k, v, repeats=repeats))
-            peaks.append(peak_tensor_bytes(fn, q, k, v))
+        for q, k, v in inputs:
+            fn(q, k, v)  # warm-up
+        for _ in range(repeats):  # sweep all lengths each round: a busy moment spoils one
+            for i, (q, k, v) in enumerate(inputs):  # sample per length, not all of them
+                once = min_seconds(fn, q, k, v, repeats=1, warmup=False, clock=clock)
+                best[i] = min(best[i], once)
+        peaks = [peak_tensor_bytes(fn, q, k, v) for q, k, v in inputs]
     finally:
         torch.set_num_threads(old_threads)
+    seconds = best
     return CostCurve(method, tuple(ns), tuple(seconds), tuple(peaks))
 
 

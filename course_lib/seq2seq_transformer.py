@@ -39,13 +39,15 @@ from .transformer import MultiHeadAttention, TransformerBlock, TransformerConfig
 
 @dataclass(frozen=True)
 class TranslationTransformerConfig:
-    """Vocabulary sizes, the block shape shared by all layers, and the numbers of layers."""
+    """Vocabulary sizes, the block shape shared by all layers, the numbers of layers, and
+    whether an ``<eos>`` token is appended to every source sentence (``src_eos``)."""
 
     src_vocab: int
     tgt_vocab: int
     block: TransformerConfig = TransformerConfig(d_model=64, n_heads=4, d_ff=128, dropout=0.1)
     enc_layers: int = 2
     dec_layers: int = 2
+    src_eos: bool = True
 
     def __post_init__(self) -> None:
         for name in ("src_vocab", "tgt_vocab", "enc_layers", "dec_layers"):
@@ -89,15 +91,19 @@ class TranslationTransformer(nn.Module):
     def encode(
         self, src: torch.Tensor, src_lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``src`` (batch, S), ``src_lengths`` (batch,) -> ``memory`` (batch, S, d) and the
-        source mask (batch, 1, S) (True = real word)."""
+        """``src`` (batch, S), ``src_lengths`` (batch,) -> ``memory`` (batch, S', d) and the
+        source mask (batch, 1, S') (True = real token). With ``config.src_eos``, ``<eos>`` is
+        written after each sentence's last word: S' = S + 1 and the sentence's ``<eos>`` is at
+        position ``src_lengths``."""
         sizes = expect_shape(src, "batch, S", name="src")
         expect_shape(src_lengths, "batch", name="src_lengths")
         expect_match(
             "src and src_lengths batch sizes",
             {"src.batch": sizes["batch"], "src_lengths.batch": len(src_lengths)},
         )
-        src_mask = padding_mask(src_lengths, sizes["S"])  # (batch, 1, S)
+        if self.config.src_eos:
+            src, src_lengths = with_eos(src, src_lengths)  # (batch, S + 1), (batch,)
+        src_mask = padding_mask(src_lengths, src.shape[1])  # (batch, 1, S')
         h = self._embed(src, self.src_embed)  # (batch, S, d)
         for block in self.encoder:
             h = block(h, self_mask=src_mask)  # (batch, S, d)
@@ -218,6 +224,15 @@ def _attend(
     return mha.out_proj(out.reshape(batch, length, d)), w  # (batch, T, d)
 
 
+def with_eos(src: torch.Tensor, src_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Write ``<eos>`` after the last word of each sentence: (batch, S) -> (batch, S + 1), and
+    lengths + 1. Without it, nothing in a source says "this is the end" to the decoder's
+    cross-attention, which only sees weights over the words that are there."""
+    padded = torch.cat([src, torch.full_like(src[:, :1], PAD_ID)], dim=1)  # (batch, S + 1)
+    padded[torch.arange(len(src)), src_lengths] = EOS_ID
+    return padded, src_lengths + 1
+
+
 # ----------------------------------------------------------------------------------------
 # Training on lesson 02's data, with lesson 02's batching, loss and evaluation.
 
@@ -227,7 +242,7 @@ class TranslationTrainConfig:
     """Steps, warm-up and clipping (:class:`~course_lib.step_training.StepConfig`), batch size and
     the number of validation pairs used to follow training."""
 
-    steps: StepConfig = StepConfig(steps=5000, lr=2e-3, warmup=400, decay="cosine", clip_grad=1.0)
+    steps: StepConfig = StepConfig(steps=6000, lr=2e-3, warmup=400, decay="cosine", clip_grad=1.0)
     batch_size: int = 128
     n_val: int = 500
     eval_every: int = 500

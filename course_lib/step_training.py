@@ -27,9 +27,10 @@ from .training import seed_everything
 
 @dataclass(frozen=True)
 class StepConfig:
-    """``steps`` AdamW steps at peak learning rate ``lr``, reached after ``warmup`` steps;
+    """``steps`` optimizer steps at peak learning rate ``lr``, reached after ``warmup`` steps;
     ``decay``: ``"none"`` (constant after warm-up), ``"rsqrt"`` (``lr * sqrt(warmup / step)``)
-    or ``"cosine"`` (to 0 at the last step); ``clip_grad``: max gradient norm or ``None``."""
+    or ``"cosine"`` (to 0 at the last step); ``clip_grad``: max gradient norm or ``None``;
+    ``optimizer``: ``"adamw"`` (with ``betas``, ``weight_decay``) or ``"sgd"`` (momentum 0.9)."""
 
     steps: int = 1000
     lr: float = 1e-3
@@ -38,6 +39,7 @@ class StepConfig:
     clip_grad: float | None = None
     weight_decay: float = 0.0
     betas: tuple[float, float] = (0.9, 0.98)
+    optimizer: str = "adamw"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -49,6 +51,8 @@ class StepConfig:
             raise ValueError(f"lr: expected > 0, got {self.lr!r}")
         if self.decay not in ("none", "rsqrt", "cosine"):
             raise ValueError(f"decay: expected 'none', 'rsqrt' or 'cosine', got {self.decay!r}")
+        if self.optimizer not in ("adamw", "sgd"):
+            raise ValueError(f"optimizer: expected 'adamw' or 'sgd', got {self.optimizer!r}")
         if self.clip_grad is not None and not self.clip_grad > 0:
             raise ValueError(f"clip_grad: expected > 0 or None, got {self.clip_grad!r}")
         object.__setattr__(self, "betas", tuple(self.betas))  # a list from a checkpoint
@@ -100,16 +104,21 @@ def train_steps(
     eval_every: int = 0,
     desc: str = "training",
 ) -> StepHistory:
-    """Train ``model`` for ``config.steps`` AdamW steps; ``batches(epoch)`` yields tuples for
+    """Train ``model`` for ``config.steps`` optimizer steps; ``batches(epoch)`` yields tuples for
     ``loss_fn(model, *batch)`` and is called again (epoch 2, 3, ...) when it runs out.
     ``evaluate(model)`` runs every ``eval_every`` steps and at the end, under ``no_grad``.
     A loss that is not finite is recorded and training goes on (that is what we want to see)."""
     if eval_every and evaluate is None:
         raise ValueError("evaluate: eval_every > 0 needs an evaluate function")
     seed_everything(config.seed)
-    opt = torch.optim.AdamW(
-        model.parameters(), lr=config.lr, betas=config.betas, weight_decay=config.weight_decay
-    )
+    if config.optimizer == "sgd":
+        opt = torch.optim.SGD(
+            model.parameters(), lr=config.lr, momentum=0.9, weight_decay=config.weight_decay
+        )
+    else:
+        opt = torch.optim.AdamW(
+            model.parameters(), lr=config.lr, betas=config.betas, weight_decay=config.weight_decay
+        )
     history = StepHistory()
     stream = _forever(batches)
     bar = tqdm(range(1, config.steps + 1), desc=desc, leave=False)

@@ -64,3 +64,8 @@ def test_slopes_and_measurements():
     assert math.isfinite(min_seconds(lambda: None, repeats=2))
     with pytest.raises(ValueError, match="ns"):
         measure("sdpa", (64, 32))
+    with pytest.raises(ValueError, match="clock"):
+        measure("sdpa", (32, 64), threads=2)
+    with pytest.raises(ValueError, match="clock"):
+        min_seconds(lambda: None, clock="gpu")
+    assert min_seconds(lambda: sum(range(20_000)), repeats=2, clock="thread") > 0

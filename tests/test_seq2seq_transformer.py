@@ -12,6 +12,7 @@ from course_lib.seq2seq_transformer import (
     TranslationTransformer,
     TranslationTransformerConfig,
     train_translation_transformer,
+    with_eos,
 )
 from course_lib.step_training import StepConfig
 from course_lib.transformer import TransformerConfig
@@ -37,9 +38,11 @@ def test_shapes_padding_and_causality(data):
     logits, weights = model(batch.src, batch.src_lengths, batch.tgt_in)
     b, t = batch.tgt_in.shape
     assert logits.shape == (b, t, len(data.tgt_vocab))
-    assert weights.shape == (b, t, batch.src.shape[1])
+    assert weights.shape == (b, t, batch.src.shape[1] + 1)  # + the <eos> written after a source
     short = int(batch.src_lengths.argmin())
-    assert weights[short, :, batch.src_lengths[short] :].abs().max() == 0  # no weight on padding
+    eos = int(batch.src_lengths[short])  # position of its <eos>
+    assert weights[short, :, eos + 1 :].abs().max() == 0  # no weight on padding
+    assert weights[short, :, eos].min() > 0
     src = batch.src.clone()
     src[short, batch.src_lengths[short] :] = 7  # change the padding: nothing may move
     assert torch.allclose(model(src, batch.src_lengths, batch.tgt_in)[0], logits, atol=1e-5)
@@ -80,6 +83,14 @@ def test_a_short_training_run_learns_and_lesson_02_tools_work(data):
     predictions, alignments = translate(model, data.test[:10], data)
     assert 0.0 <= exact_match(predictions, data.test[:10]) <= 1.0
     assert alignments[0].shape[1] == len(data.test[0].src)
+
+
+def test_eos_is_written_after_each_source(data):
+    src, lengths = with_eos(torch.tensor([[5, 6, 7], [8, 0, 0]]), torch.tensor([3, 1]))
+    assert src.tolist() == [[5, 6, 7, 3], [8, 3, 0, 0]] and lengths.tolist() == [4, 2]
+    plain = model_for(data, src_eos=False)
+    batch = make_batch(data.test[:3], data.src_vocab, data.tgt_vocab)
+    assert plain(batch.src, batch.src_lengths, batch.tgt_in)[1].shape[-1] == batch.src.shape[1]
 
 
 def test_config_round_trip_and_errors(data):

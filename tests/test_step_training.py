@@ -53,6 +53,15 @@ def test_train_steps_learns_records_curves_and_clips():
     )
     used = torch.cat([p.grad.flatten() for p in clipped.parameters()]).norm()
     assert h.grad_norm[-1] > 10.0 and used == pytest.approx(0.5, rel=1e-4)
+    # plain SGD with momentum learns too
+    sgd = nn.Linear(4, 1)
+    h = train_steps(
+        sgd,
+        lambda m, x, y: ((m(x)[:, 0] - y) ** 2).mean(),
+        lambda epoch: data,
+        StepConfig(steps=200, lr=0.02, optimizer="sgd"),
+    )
+    assert h.loss[-1] < 0.01 * h.loss[0]
 
 
 def test_bad_configs():
@@ -62,6 +71,8 @@ def test_bad_configs():
         StepConfig(decay="linear")
     with pytest.raises(ValueError, match="clip_grad"):
         StepConfig(clip_grad=0.0)
+    with pytest.raises(ValueError, match="optimizer"):
+        StepConfig(optimizer="adam")
     with pytest.raises(ValueError, match="evaluate"):
         train_steps(nn.Linear(1, 1), None, lambda e: [], StepConfig(steps=1), eval_every=5)
     with pytest.raises(ValueError, match="batches"):
