@@ -105,10 +105,29 @@ def draw_boxes(
     return ax
 
 
+def draw_outline(ax: Axes, points: object, color: str = "cyan") -> Axes:
+    """Outline the closed polygon through ``points`` (n, 2) of (x, y) pixels, n >= 3, in order."""
+    points = torch.as_tensor(points).detach().cpu().float()
+    if points.dim() != 2 or points.shape[1] != 2 or len(points) < 3:
+        raise ValueError(f"points: expected shape (n >= 3, 2), got {tuple(points.shape)}")
+    ax.add_patch(Polygon(points.numpy(), closed=True, fill=False, edgecolor=color, linewidth=1.3))
+    return ax
+
+
 def draw_quad(ax: Axes, corners: object, color: str = "cyan") -> Axes:
     """Outline a quadrilateral given by its 4 corners (4, 2) of (x, y) pixels, in order."""
     corners = torch.as_tensor(corners).detach().cpu().float()
     if corners.shape != (4, 2):
         raise ValueError(f"corners: expected shape (4, 2), got {tuple(corners.shape)}")
-    ax.add_patch(Polygon(corners.numpy(), closed=True, fill=False, edgecolor=color, linewidth=1.3))
-    return ax
+    return draw_outline(ax, corners, color)
+
+
+def grid_outline(grid: object, size: int) -> torch.Tensor:
+    """The border of a sampling grid (H_out, W_out, 2) of normalised (x, y) points, walked
+    clockwise, in pixels of a ``size`` x ``size`` input (align_corners=False) -> (n, 2): where
+    in the input the output's frame lies."""
+    grid = torch.as_tensor(grid).detach().cpu().float()
+    if grid.dim() != 3 or grid.shape[-1] != 2:
+        raise ValueError(f"grid: expected shape (H_out, W_out, 2), got {tuple(grid.shape)}")
+    border = torch.cat([grid[0, :-1], grid[:-1, -1], grid[-1, 1:].flip(0), grid[1:, 0].flip(0)])
+    return (border + 1) * size / 2  # (n, 2) pixels

@@ -12,7 +12,8 @@ the corner pixels. ``affine_grid`` and ``bilinear_sample`` are written from scra
 torch's built-ins (tested, gradients too); the module can use either.
 
 Shapes: images (batch, C, H, W); ``theta`` (batch, 2, 3); grids (batch, H_out, W_out, 2)
-holding (x, y) per output pixel.
+holding (x, y) per output pixel. A thin-plate-spline grid (:func:`tps_grid`) bends instead of
+only turning, scaling and shifting: the paper's answer to elastic distortions.
 """
 
 from __future__ import annotations
@@ -142,6 +143,56 @@ def transform_theta(
     return torch.stack([row_x, row_y], dim=1)  # (batch, 2, 3)
 
 
+def control_points(n: int) -> torch.Tensor:
+    """An n x n lattice of control points over [-1, 1]^2, row-major (x, y) -> (n * n, 2)."""
+    steps = torch.linspace(-1, 1, n)  # (n,)
+    ys, xs = torch.meshgrid(steps, steps, indexing="ij")  # (n, n) each
+    return torch.stack([xs.flatten(), ys.flatten()], dim=-1)  # (n*n, 2)
+
+
+def _tps_kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """U(r) = r^2 log r^2 between points a (..., N, 2) and b (K, 2) -> (..., N, K); U(0) = 0."""
+    r2 = ((a[..., :, None, :] - b) ** 2).sum(-1)  # (..., N, K)
+    return r2 * torch.log(r2.clamp(min=1e-12))
+
+
+def tps_map(control: torch.Tensor, moved: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """The thin-plate spline (Bookstein, 1989) that sends each ``control`` point (K, 2) to the
+    matching ``moved`` point (batch, K, 2) with the least bending, applied to ``points`` (N, 2)
+    -> (batch, N, 2). Differentiable in ``moved``."""
+    ks = expect_shape(control, "K, 2", name="control")
+    ms = expect_shape(moved, "batch, K, 2", name="moved")
+    expect_shape(points, "N, 2", name="points")
+    expect_match("control and moved points", {"control.K": ks["K"], "moved.K": ms["K"]})
+    k, dtype = ks["K"], moved.dtype
+    control, points = control.to(dtype), points.to(dtype)
+    affine = torch.cat([torch.ones(k, 1, dtype=dtype), control], dim=1)  # (K, 3)
+    system = torch.zeros(k + 3, k + 3, dtype=dtype)  # [[U, [1 P]], [[1 P]^T, 0]]
+    system[:k, :k] = _tps_kernel(control, control)
+    system[:k, k:], system[k:, :k] = affine, affine.T
+    rhs = torch.cat([moved, moved.new_zeros(ms["batch"], 3, 2)], dim=1)  # (batch, K+3, 2)
+    coeffs = torch.linalg.solve(system, rhs)  # (batch, K+3, 2): bending weights, affine part
+    ones = torch.ones(len(points), 1, dtype=dtype)
+    basis = torch.cat([_tps_kernel(points, control), ones, points], dim=1)  # (N, K+3)
+    return basis @ coeffs  # (batch, N, 2)
+
+
+def tps_grid(
+    control: torch.Tensor, moved: torch.Tensor, size: tuple[int, int, int, int]
+) -> torch.Tensor:
+    """Thin-plate-spline sampling grid: output pixel (x, y) reads ``tps_map(control, moved)``
+    of (x, y). ``size``: (batch, C, H_out, W_out) -> (batch, H_out, W_out, 2), pixel centres as
+    with ``align_corners=False``; ``moved == control`` gives the identity grid."""
+    batch, _, height, width = _check_size(size)
+    ms = expect_shape(moved, "batch, K, 2", name="moved")
+    expect_match("moved batch and size[0]", {"moved.batch": ms["batch"], "size[0]": batch})
+    xs = normalized_coords(width, False, moved.dtype)  # (W_out,)
+    ys = normalized_coords(height, False, moved.dtype)  # (H_out,)
+    yy, xx = torch.meshgrid(ys, xs, indexing="ij")  # (H_out, W_out) each
+    points = torch.stack([xx.flatten(), yy.flatten()], dim=-1)  # (N, 2)
+    return tps_map(control, moved, points).reshape(batch, height, width, 2)
+
+
 @dataclass(frozen=True)
 class LocalizerConfig:
     """The localisation network of a spatial transformer: 2 conv layers, then an MLP -> theta.
@@ -149,28 +200,35 @@ class LocalizerConfig:
     It looks at a coarse copy of the input (three 2x2 max-pools in all): it must find *where*
     the digit is and how it is turned, not read it.
 
-    ``in_size``: input side (pixels); ``out_size``: side of the transformer's output.
+    ``in_size``: input side (pixels); ``out_size``: side of the transformer's output;
+    ``transform``: ``"affine"`` (6 numbers) or ``"tps"`` (a thin-plate spline moving a
+    ``control`` x ``control`` lattice of points: 2 * control**2 numbers).
     """
 
     in_size: int = 28
     out_size: int = 28
     channels: tuple[int, int] = (8, 16)
     hidden: int = 32
+    transform: str = "affine"
+    control: int = 4
 
     def __post_init__(self) -> None:
-        for name in ("in_size", "out_size", "hidden"):
+        for name in ("in_size", "out_size", "hidden", "control"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}: expected a positive int, got {value!r}")
+        if self.transform not in ("affine", "tps"):
+            raise ValueError(f"transform: expected 'affine' or 'tps', got {self.transform!r}")
 
 
 class SpatialTransformer(nn.Module):
     """Localisation net -> ``theta`` -> grid -> bilinear sampler. Starts as the identity.
 
     ``forward(x)``: (batch, 1, in_size, in_size) -> (batch, 1, out_size, out_size); the last
-    ``theta`` (batch, 2, 3) is kept in ``self.last_theta`` for plotting. ``from_scratch=True``
-    uses this module's ``affine_grid`` / ``bilinear_sample`` instead of torch's (same result,
-    slower).
+    ``theta`` (affine: (batch, 2, 3); tps: moved control points (batch, K, 2)) and sampling
+    grid (batch, out_size, out_size, 2) are kept in ``self.last_theta`` / ``self.last_grid``
+    for plotting. ``from_scratch=True`` uses this module's ``affine_grid`` /
+    ``bilinear_sample`` instead of torch's (same result, slower).
     """
 
     def __init__(self, config: LocalizerConfig = LocalizerConfig(), from_scratch: bool = False):
@@ -192,16 +250,25 @@ class SpatialTransformer(nn.Module):
             nn.Flatten(),
             nn.Linear(c2 * pooled**2, config.hidden),
             nn.ReLU(),
-            nn.Linear(config.hidden, 6),
+            nn.Linear(config.hidden, 6 if config.transform == "affine" else 2 * config.control**2),
         )
         nn.init.zeros_(self.head[-1].weight)  # start at the identity transform
         with torch.no_grad():
-            self.head[-1].bias.copy_(torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]))
+            if config.transform == "affine":
+                self.head[-1].bias.copy_(torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]))
+            else:  # offsets of the control points from their rest positions
+                self.head[-1].bias.zero_()
+        self.register_buffer("control", control_points(config.control), persistent=False)
         self.last_theta: torch.Tensor | None = None
+        self.last_grid: torch.Tensor | None = None
 
     def theta(self, x: torch.Tensor) -> torch.Tensor:
-        """(batch, 1, in_size, in_size) -> theta (batch, 2, 3)."""
-        return self.head(self.features(x)).reshape(-1, 2, 3)  # (batch, 2, 3)
+        """(batch, 1, in_size, in_size) -> theta (batch, 2, 3), or for ``"tps"`` the moved
+        control points (batch, K, 2)."""
+        out = self.head(self.features(x))  # (batch, 6) or (batch, 2K)
+        if self.config.transform == "affine":
+            return out.reshape(-1, 2, 3)  # (batch, 2, 3)
+        return self.control + out.reshape(len(out), -1, 2)  # (batch, K, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         sizes = expect_shape(x, "batch, 1, H, W", name="x")
@@ -209,10 +276,15 @@ class SpatialTransformer(nn.Module):
             raise ValueError(
                 f"x: expected H = W = in_size = {self.config.in_size}, got shape {tuple(x.shape)}"
             )
-        theta = self.theta(x)  # (batch, 2, 3)
-        self.last_theta = theta.detach()
+        theta = self.theta(x)  # (batch, 2, 3) or (batch, K, 2)
         size = (sizes["batch"], 1, self.config.out_size, self.config.out_size)
+        if self.config.transform == "tps":
+            grid = tps_grid(self.control, theta, size)  # (batch, out, out, 2)
+        elif self.from_scratch:
+            grid = affine_grid(theta, size)
+        else:
+            grid = F.affine_grid(theta, size, align_corners=False)
+        self.last_theta, self.last_grid = theta.detach(), grid.detach()
         if self.from_scratch:
-            return bilinear_sample(x, affine_grid(theta, size))  # (batch, 1, out, out)
-        grid = F.affine_grid(theta, size, align_corners=False)  # (batch, out, out, 2)
+            return bilinear_sample(x, grid)  # (batch, 1, out, out)
         return F.grid_sample(x, grid, align_corners=False)  # (batch, 1, out, out)

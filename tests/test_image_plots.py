@@ -8,7 +8,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from course_lib.image_plots import draw_boxes, draw_quad, overlay_attention, show_image  # noqa: E402
+from course_lib.image_plots import (  # noqa: E402
+    draw_boxes,
+    draw_outline,
+    draw_quad,
+    grid_outline,
+    overlay_attention,
+    show_image,
+)
+from course_lib.spatial import affine_grid  # noqa: E402
 
 
 def test_overlay_attention_upsamples_to_the_image_and_adds_a_colour_bar():
@@ -39,4 +47,19 @@ def test_boxes_and_quads():
         show_image(torch.rand(2, 3, 4, 4), ax)
     with pytest.raises(ValueError, match="weights"):
         overlay_attention(torch.rand(8, 8), torch.rand(8), ax)
+    plt.close(fig)
+
+
+def test_grid_outline_of_the_identity_is_the_image_border():
+    grid = affine_grid(torch.eye(2, 3)[None], (1, 1, 4, 4))[0]  # (4, 4, 2)
+    outline = grid_outline(grid, 8)  # pixel centres of the 4x4 border, in an 8 px image
+    assert outline.shape == (12, 2)
+    assert outline[0].tolist() == [1.0, 1.0] and outline.max() == 7.0
+    fig, ax = plt.subplots()
+    draw_outline(ax, outline)
+    assert len(ax.patches) == 1
+    with pytest.raises(ValueError, match="points"):
+        draw_outline(ax, torch.zeros(2, 2))
+    with pytest.raises(ValueError, match="grid"):
+        grid_outline(torch.zeros(4, 2), 8)
     plt.close(fig)

@@ -11,7 +11,10 @@ from course_lib.spatial import (
     SpatialTransformer,
     affine_grid,
     bilinear_sample,
+    control_points,
     normalized_coords,
+    tps_grid,
+    tps_map,
     transform_theta,
 )
 
@@ -142,3 +145,30 @@ def test_spatial_transformer_starts_as_identity_and_uses_either_sampler():
         builtin(torch.rand(2, 1, 28, 28))
     with pytest.raises(ValueError, match="hidden"):
         LocalizerConfig(hidden=0)
+
+
+def test_thin_plate_spline_interpolates_the_control_points_and_starts_as_identity():
+    control = control_points(3)  # (9, 2)
+    assert control[1].tolist() == [0.0, -1.0] and control[3].tolist() == [-1.0, 0.0]
+    gen = torch.Generator().manual_seed(0)
+    moved = (control + 0.2 * torch.randn(2, 9, 2, generator=gen)).double().requires_grad_()
+    torch.testing.assert_close(tps_map(control, moved, control), moved)  # exact at the points
+    # an affine motion of the points gives exactly that affine map everywhere
+    theta = torch.tensor([[1.1, 0.2, 0.1], [-0.3, 0.9, -0.2]], dtype=torch.float64)
+    shifted = torch.cat([control.double(), torch.ones(9, 1, dtype=torch.float64)], 1) @ theta.T
+    grid = tps_grid(control, shifted[None], (1, 1, 5, 6))
+    torch.testing.assert_close(grid, affine_grid(theta[None], (1, 1, 5, 6)))
+    tps_grid(control, moved, (2, 1, 4, 4)).sum().backward()
+    assert moved.grad is not None and moved.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="control and moved"):
+        tps_map(control, moved[:, :4], control)
+
+
+def test_tps_spatial_transformer_starts_as_identity():
+    torch.manual_seed(0)
+    stn = SpatialTransformer(LocalizerConfig(transform="tps", control=4))
+    x = torch.rand(2, 1, 28, 28)
+    torch.testing.assert_close(stn(x), x, atol=1e-5, rtol=0)
+    assert stn.last_theta.shape == (2, 16, 2) and stn.last_grid.shape == (2, 28, 28, 2)
+    with pytest.raises(ValueError, match="transform"):
+        LocalizerConfig(transform="projective")

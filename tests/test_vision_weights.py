@@ -1,0 +1,51 @@
+"""Tests of course_lib.vision_weights: lesson 04's checkpoints load and are what they claim."""
+
+import pytest
+import torch
+
+from course_lib import vision_weights as W
+from course_lib.vision import count_parameters
+
+
+@pytest.mark.parametrize("name", W.NAMES)
+def test_checkpoint_loads_with_its_record(name):
+    model, info = W.load(name)
+    assert info["source"] == "checkpoint" and info["name"] == name
+    assert info["parameters"] == count_parameters(model)
+    history = W.history_of(info)
+    assert (
+        len(history.loss)
+        == len(history.metric)
+        == W.Recipe(
+            **{**info["recipe"], "phases": tuple(map(tuple, info["recipe"]["phases"]))}
+        ).epochs
+    )
+    assert not model.training
+    assert W.checkpoint_path(name).stat().st_size < 1_000_000  # small files
+
+
+def test_checkpoints_are_small_in_all():
+    assert sum(W.checkpoint_path(name).stat().st_size for name in W.NAMES) < 5_000_000
+
+
+def test_matched_cnns_have_the_st_cnns_parameter_count():
+    for variant in ("R", "RTS", "P", "E"):
+        st, cnn = W.build_model(f"stn_{variant}"), W.build_model(f"cnn_{variant}")
+        assert abs(count_parameters(cnn) - count_parameters(st)) / count_parameters(st) < 0.05
+
+
+def test_models_run_on_their_inputs():
+    torch.manual_seed(0)
+    assert W.build_model("stn_RTS")(torch.rand(2, 1, 40, 40)).shape == (2, 10)
+    assert W.build_model("vit")(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+    tokens, maps = W.build_model("captioner").generate(torch.rand(2, 1, 64, 64))
+    assert tokens.shape == (2, 4) and maps.shape == (2, 4, 8, 8)
+    logits, boxes = W.build_model("detr")(torch.rand(2, 1, 64, 64))
+    assert logits.shape == (2, 4, 11) and boxes.shape == (2, 4, 4)
+
+
+def test_unknown_names_are_refused():
+    with pytest.raises(ValueError, match="name"):
+        W.checkpoint_path("stn_Q")
+    with pytest.raises(ValueError, match="name"):
+        W.build_model("resnet")
