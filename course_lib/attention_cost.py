@@ -9,8 +9,10 @@ Three ways to compute self-attention over ``n`` tokens (inputs (batch, heads, n,
   that walks over blocks of keys and never stores the (n, n) matrix: time ~ n^2, memory ~ n
   (on CPU the fused kernel needs 4-D inputs; 3-D inputs fall back to the n^2-memory "math"
   path);
-- ``"local"``: :func:`course_lib.local_attention.banded_attention` — each token attends to its
-  ``window`` neighbours on either side only: time and memory ~ n (for a fixed window).
+- ``"local"``: :func:`course_lib.local_attention.blocked_local_attention` — each token attends
+  to its ``window`` neighbours on either side only (the band of lesson 02's
+  ``banded_attention``, computed a block of queries at a time with matrix products): time and
+  memory ~ n (for a fixed window).
 
 :func:`peak_tensor_bytes` counts the bytes of every tensor the computation allocates, live at
 the same moment (inputs excluded), by watching each operation's outputs with a
@@ -32,7 +34,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
 from .attention import attention
-from .local_attention import banded_attention
+from .local_attention import blocked_local_attention
 
 METHODS = ("naive", "sdpa", "local")
 
@@ -53,7 +55,7 @@ def attention_fn(method: str, window: int = 16) -> Callable[..., torch.Tensor]:
     if method == "sdpa":
         return F.scaled_dot_product_attention
     if method == "local":
-        return lambda q, k, v: banded_attention(q, k, v, window)[0]
+        return lambda q, k, v: blocked_local_attention(q, k, v, window)
     raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
 
 
@@ -189,11 +191,13 @@ def loglog_slope(xs: Sequence[float], ys: Sequence[float]) -> float:
     return float((lx_c * (ly - ly.mean())).sum() / (lx_c**2).sum())
 
 
-def fitted_exponent(curve: CostCurve, what: str = "seconds", last: int = 3) -> float:
-    """The log-log slope of ``curve``'s ``what`` ("seconds" or "peak_bytes") over its ``last``
-    (largest) lengths, where fixed overheads no longer hide the growth."""
+def fitted_exponent(curve: CostCurve, what: str = "seconds", last: int | None = None) -> float:
+    """The least-squares log-log slope of ``curve``'s ``what`` ("seconds" or "peak_bytes") over
+    its ``last`` (largest) lengths, all of them by default: a matrix that outgrows a cache level
+    puts a step in a timing curve, and a fit over the whole range averages such steps out."""
     if what not in ("seconds", "peak_bytes"):
         raise ValueError(f"what: expected 'seconds' or 'peak_bytes', got {what!r}")
+    last = len(curve.ns) if last is None else last
     if isinstance(last, bool) or not isinstance(last, int) or not 2 <= last <= len(curve.ns):
         raise ValueError(f"last: expected an int in [2, {len(curve.ns)}], got {last!r}")
     return loglog_slope(curve.ns[-last:], getattr(curve, what)[-last:])

@@ -53,6 +53,8 @@ def test_slopes_and_measurements():
     curve = CostCurve("x", (10, 20, 40, 80), (1.0, 1.0, 2.0, 4.0), (1, 2, 4, 8))
     assert fitted_exponent(curve, last=3) == pytest.approx(1.0)
     assert fitted_exponent(curve, "peak_bytes", last=4) == pytest.approx(1.0)
+    assert fitted_exponent(curve, "peak_bytes") == pytest.approx(1.0)  # all 4 lengths
+    assert fitted_exponent(curve) == pytest.approx(loglog_slope(curve.ns, curve.seconds))
     with pytest.raises(ValueError, match="last"):
         fitted_exponent(curve, last=5)
     with pytest.raises(ValueError, match="log-log"):

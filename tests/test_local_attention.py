@@ -8,6 +8,7 @@ from course_lib.local_attention import (
     LocalSelfAttention,
     band_to_dense,
     banded_attention,
+    blocked_local_attention,
     dense_local_attention,
     offset_bias_matrix,
     windows,
@@ -67,3 +68,22 @@ def test_layer_modes_agree_and_bad_input_is_named():
         banded_attention(q, k, v, -1)
     with pytest.raises(ValueError, match="q and k shapes must match"):
         banded_attention(q, k[:, :, :5], v, 1)
+
+
+@pytest.mark.parametrize(
+    "n, window, block", [(37, 3, None), (64, 16, None), (5, 4, 2), (100, 0, 7), (33, 2, 40)]
+)
+def test_blocked_local_attention_equals_banded(n, window, block):
+    q, k, v = torch.randn(3, 2, 3, n, 8, generator=torch.Generator().manual_seed(n)).unbind(0)
+    blocked = blocked_local_attention(q, k, v, window, block)  # (2, 3, n, 8)
+    assert blocked.shape == (2, 3, n, 8)
+    assert torch.allclose(blocked, banded_attention(q, k, v, window)[0], atol=1e-5)
+    assert torch.allclose(blocked, dense_local_attention(q, k, v, window)[0], atol=1e-5)
+
+
+def test_blocked_local_attention_rejects_bad_block():
+    q = torch.randn(1, 1, 8, 4)
+    with pytest.raises(ValueError, match="block"):
+        blocked_local_attention(q, q, q, 2, block=0)
+    with pytest.raises(ValueError, match="window"):
+        blocked_local_attention(q, q, q, -1)
