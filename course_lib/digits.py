@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import torch
@@ -287,8 +287,19 @@ class CanvasConfig:
             )
 
 
+class TensorFields:
+    """Mixin for a dataclass of tensors that share their first dimension: ``len`` and indexing
+    (an int, a slice or an index tensor) act on all the fields at once."""
+
+    def __len__(self) -> int:
+        return len(getattr(self, fields(self)[0].name))
+
+    def __getitem__(self, index):
+        return type(self)(*(getattr(self, f.name)[index] for f in fields(self)))
+
+
 @dataclass(frozen=True)
-class Canvases:
+class Canvases(TensorFields):
     """Images (n, S, S) float32 in [0, 1]; ``labels`` (n, max_digits) int64, left to right,
     padded with -1; ``boxes`` (n, max_digits, 4) float32 (x0, y0, x1, y1) in pixels (pixel i
     spans [i, i + 1]), padded with 0; ``counts`` (n,) int64 digits per image."""
@@ -297,14 +308,6 @@ class Canvases:
     labels: torch.Tensor
     boxes: torch.Tensor
     counts: torch.Tensor
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, index) -> Canvases:
-        return Canvases(
-            self.images[index], self.labels[index], self.boxes[index], self.counts[index]
-        )
 
 
 INK = 0.25  # a pixel above this grey level is ink (for boxes)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .digits import SPLITS, Digits, digit_split
+from .digits import SPLITS, Digits, TensorFields, digit_split
 from .shapes import expect_shape
 
 DIGIT = 28  # side of an MNIST digit in pixels
@@ -74,7 +74,7 @@ CLUTTERED = PlacementConfig(size=60, clutter=4, clutter_size=8)
 
 
 @dataclass(frozen=True)
-class PlacedDigits:
+class PlacedDigits(TensorFields):
     """Canvases (n, S, S) float32 in [0, 1], labels (n,) int64, and where each digit is:
     ``corners`` (n, 2) int64 pixel (x, y) of its 28x28 box's top-left corner, ``cells`` (n,) int64
     its grid cell ``row * grid + col`` (-1 without a grid)."""
@@ -83,14 +83,6 @@ class PlacedDigits:
     labels: torch.Tensor
     corners: torch.Tensor
     cells: torch.Tensor
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, index) -> PlacedDigits:
-        return PlacedDigits(
-            self.images[index], self.labels[index], self.corners[index], self.cells[index]
-        )
 
     @property
     def centres(self) -> torch.Tensor:

@@ -11,6 +11,18 @@ SOLUTIONS = sorted((COURSE_DIR / "solutions").glob("*.ipynb"))
 EXERCISES = sorted((COURSE_DIR / "exercises").glob("*.ipynb"))
 
 
+@pytest.fixture
+def one_thread():
+    """Torch on one thread during a test: tests of many tiny tensor ops run much faster so,
+    above all on a busy machine. Use with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def grader() -> Grader:
     """One grader for the session, so each solution's reference run happens once."""

@@ -155,3 +155,13 @@ def test_canvas_config_and_split_validation(cache):
         make_canvases(digit_split("test"), 0)
     small = canvas_split("test", 20)
     assert len(small) == 20 and small[:5].images.shape == (5, 64, 64)
+
+
+def test_canvases_index_every_field_at_once():
+    canvases = make_canvases(digit_split("test"), 12, CanvasConfig(), seed=1)
+    assert len(canvases) == 12
+    some = canvases[torch.tensor([3, 0, 7])]
+    assert type(some) is type(canvases) and len(some) == 3
+    assert torch.equal(some.images[1], canvases.images[0])
+    assert torch.equal(some.boxes[2], canvases.boxes[7])
+    assert torch.equal(canvases[2:5].counts, canvases.counts[2:5])

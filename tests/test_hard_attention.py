@@ -12,13 +12,7 @@ from course_lib.reinforce import PolicyGradient, categorical_log_prob
 GRID = PlacementConfig(size=60, grid=3)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Many tiny tensor ops: one thread is much faster than two on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # many tiny tensor ops
 
 
 def test_windows_are_the_grid_crops():

@@ -23,13 +23,7 @@ SMALL = RAMConfig(
 )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Many tiny tensor ops: one thread is much faster than two on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # many tiny tensor ops
 
 
 def batch(n=6, size=32, seed=0):

@@ -31,13 +31,7 @@ from course_lib.reinforce import (
 LOGITS = torch.tensor([0.5, 0.0, -0.5, 0.2])
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Many tiny tensor ops: one thread is much faster than two on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # many tiny tensor ops
 
 
 def test_bandit_exact_gradient_is_autograd_of_expected_reward():

@@ -21,13 +21,7 @@ from course_lib.transformer import TransformerConfig
 SMALL = TransformerConfig(d_model=16, n_heads=2, d_ff=32)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # tiny models: one thread is faster, and far faster on a busy machine
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # many tiny tensor ops
 
 
 @pytest.mark.parametrize("positions", ["none", "sinusoidal", "learned", "rope"])

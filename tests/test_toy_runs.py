@@ -10,13 +10,7 @@ from course_lib.toy_runs import ToyRunConfig, bandit_runs, gaussian_runs
 OFFSET = Bandit(means=(5.0, 5.25, 5.5, 5.75), noise=0.5)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Many tiny tensor ops: one thread is much faster than two on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # many tiny tensor ops
 
 
 def test_curves_have_one_column_per_run():
