@@ -12,6 +12,8 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import torch
 
+from .attention_views import show_token_graph
+from .image_plots import draw_boxes, overlay_attention
 from .plots import show_heatmap
 
 
@@ -68,5 +70,121 @@ def alignment_explorer(
     slider.observe(lambda change: draw(change["new"]), names="value")
     draw(0)
     box = widgets.VBox([slider, caption, plot])
+    box.add_class(css_class)
+    return box
+
+
+def head_explorer(
+    examples: Sequence[tuple[Sequence[str], Sequence[str], torch.Tensor]],
+    title: str = "Attention",
+    css_class: str = "head-explorer",
+) -> widgets.VBox:
+    """Pick an example, a layer and a head (or the mean over heads) and see that head's
+    attention as a heatmap beside it drawn as a token graph.
+
+    ``examples[i]`` = (key tokens S, query tokens T, weights (layers, heads, T, S)).
+    """
+    if not examples:
+        raise ValueError("examples: expected at least one (keys, queries, weights) triple")
+    layers, heads = examples[0][2].shape[:2]
+    for i, (keys, queries, weights) in enumerate(examples):
+        if weights.dim() != 4 or tuple(weights.shape) != (layers, heads, len(queries), len(keys)):
+            raise ValueError(
+                f"examples[{i}]: weights must be ({layers}, {heads}, {len(queries)}, "
+                f"{len(keys)}), got {tuple(weights.shape)}"
+            )
+    example = widgets.IntSlider(
+        value=0, min=0, max=len(examples) - 1, description="example", continuous_update=False
+    )
+    layer = widgets.Dropdown(
+        options=[(f"layer {i + 1}", i) for i in range(layers)],
+        value=layers - 1,
+        description="layer",
+    )
+    head = widgets.Dropdown(
+        options=[("mean of heads", -1)] + [(f"head {h + 1}", h) for h in range(heads)],
+        value=-1,
+        description="head",
+    )
+    plot = widgets.Output()
+
+    def draw(_: object = None) -> None:
+        keys, queries, weights = examples[example.value]
+        w = weights[layer.value]  # (heads, T, S)
+        w = w.mean(0) if head.value < 0 else w[head.value]  # (T, S)
+        name = "mean of heads" if head.value < 0 else f"head {head.value + 1}"
+        plot.clear_output(wait=True)
+        with plot:
+            fig, (ax_map, ax_graph) = plt.subplots(
+                1, 2, figsize=(9, 0.3 * max(len(keys), len(queries)) + 1.8)
+            )
+            show_heatmap(
+                w,
+                x_labels=list(keys),
+                y_labels=list(queries),
+                title=f"{title}: layer {layer.value + 1}, {name}",
+                ax=ax_map,
+                vmax=1.0,
+            )
+            show_token_graph(w, list(keys), list(queries), ax=ax_graph, title="as a graph")
+            fig.tight_layout()
+            plt.show()
+
+    for control in (example, layer, head):
+        control.observe(draw, names="value")
+    draw()
+    box = widgets.VBox([widgets.HBox([example, layer, head]), plot])
+    box.add_class(css_class)
+    return box
+
+
+def saliency_explorer(
+    images: torch.Tensor,
+    maps: dict[str, torch.Tensor],
+    boxes: torch.Tensor | None = None,
+    captions: Sequence[str] | None = None,
+    css_class: str = "saliency-explorer",
+) -> widgets.VBox:
+    """Pick an image and a method and see the method's map over the image (and the object's
+    box, with the map's peak). ``images`` (n, H, W); ``maps[method]`` (n, H, W) computed
+    beforehand; ``boxes`` (n, 4) pixel (x0, y0, x1, y1)."""
+    if images.dim() != 3 or not maps:
+        raise ValueError("images, maps: expected images (n, H, W) and at least one method")
+    for name, values in maps.items():
+        if values.shape != images.shape:
+            raise ValueError(
+                f"maps[{name!r}]: expected shape {tuple(images.shape)}, got {tuple(values.shape)}"
+            )
+    if captions is not None and len(captions) != len(images):
+        raise ValueError(f"captions: {len(captions)} entries for {len(images)} images")
+    example = widgets.IntSlider(
+        value=0, min=0, max=len(images) - 1, description="image", continuous_update=False
+    )
+    method = widgets.Dropdown(options=list(maps), description="method")
+    caption = widgets.HTML()
+    plot = widgets.Output()
+
+    def draw(_: object = None) -> None:
+        i, name = example.value, method.value
+        m = maps[name][i].abs()  # (H, W)
+        caption.value = html.escape(captions[i]) if captions is not None else ""
+        plot.clear_output(wait=True)
+        with plot:
+            fig, ax = plt.subplots(figsize=(4.2, 3.6))
+            overlay_attention(
+                images[i], m / m.max().clamp(min=1e-12), ax=ax, title=f"{name}, image #{i}"
+            )
+            y, x = divmod(int(m.argmax()), m.shape[1])
+            ax.plot(x + 0.5, y + 0.5, "c+", markersize=12, mew=2, label="peak")
+            if boxes is not None:
+                draw_boxes(ax, boxes[i], color="lime")
+            ax.legend(loc="lower right", fontsize=7)
+            fig.tight_layout()
+            plt.show()
+
+    for control in (example, method):
+        control.observe(draw, names="value")
+    draw()
+    box = widgets.VBox([widgets.HBox([example, method]), caption, plot])
     box.add_class(css_class)
     return box
