@@ -1,4 +1,5 @@
-"""Import the test-only reference libraries, captum and pytorch-grad-cam.
+"""pytorch-grad-cam, the reference that :mod:`course_lib.gradcam` is checked against (a test
+extra: ``pip install -e ".[test]"``; the lesson runs without it).
 
 pytorch-grad-cam imports ``torchvision.transforms`` (and ``torchvision.ops``) at import time for
 image helpers the course never calls. Where the installed torchvision cannot load its compiled
@@ -13,6 +14,9 @@ from __future__ import annotations
 
 import sys
 import types
+
+import torch
+from torch import nn
 
 
 def _unavailable(*args: object, **kwargs: object) -> None:
@@ -52,3 +56,19 @@ def import_grad_cam() -> types.ModuleType:
     import pytorch_grad_cam
 
     return pytorch_grad_cam
+
+
+def library_cam(
+    variant: str, model: nn.Module, layer: nn.Module, images: torch.Tensor, target: torch.Tensor
+) -> torch.Tensor:
+    """pytorch-grad-cam's ``variant`` (e.g. ``"GradCAM"``, ``"GradCAMPlusPlus"``) maps of
+    ``model`` at ``layer`` for classes ``target`` (batch,): images (batch, C, H, W) ->
+    (batch, H, W). Raises ``ImportError`` when the package is not installed."""
+    library = import_grad_cam()
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    if not hasattr(library, variant):
+        raise ValueError(f"variant: pytorch-grad-cam has no {variant!r}")
+    with getattr(library, variant)(model=model, target_layers=[layer]) as cam:
+        maps = cam(images, targets=[ClassifierOutputTarget(int(c)) for c in target])
+    return torch.from_numpy(maps)  # (batch, H, W)
