@@ -70,7 +70,9 @@ NAMES = tuple(f"{kind}_{v}" for v in VARIANTS for kind in ("stn", "cnn")) + (
 )
 N_TEST_CANVASES = 1000
 #: The captioner reads digits from averages of grid cells: wider cells (128 features) help.
-CAPTION_CONFIG = CaptionConfig(grid=FeatureGridConfig(d_model=128), hidden=128)
+CAPTION_CONFIG = CaptionConfig(
+    grid=FeatureGridConfig(channels=(32, 64, 128), d_model=128), hidden=128
+)
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ class Recipe:
 RECIPES = {
     "stn": Recipe(((20, 1e-3), (6, 3e-4), (4, 1e-4))),
     "cnn": Recipe(((20, 1e-3), (6, 3e-4), (4, 1e-4))),
-    "captioner": Recipe(((30, 2e-3), (6, 5e-4)), per_epoch=8000),
+    "captioner": Recipe(((30, 2e-3), (8, 5e-4), (4, 1.5e-4)), per_epoch=8000),
     "detr": Recipe(((28, 1e-3), (8, 3e-4)), per_epoch=8000),
     "vit": Recipe(((24, 1e-3), (6, 3e-4))),
     "cnn_clean": Recipe(((24, 1e-3), (6, 3e-4))),

@@ -21,11 +21,12 @@ def test_checkpoint_loads_with_its_record(name):
         ).epochs
     )
     assert not model.training
-    assert W.checkpoint_path(name).stat().st_size < 1_000_000  # small files
+    assert W.checkpoint_path(name).stat().st_size < 2_000_000  # small files (the captioner: 1.7 MB)
 
 
 def test_checkpoints_are_small_in_all():
-    assert sum(W.checkpoint_path(name).stat().st_size for name in W.NAMES) < 5_000_000
+    # a clone stays light: 13 checkpoints, the widest (the captioner, 410k parameters) 1.7 MB
+    assert sum(W.checkpoint_path(name).stat().st_size for name in W.NAMES) < 6_000_000
 
 
 def test_matched_cnns_have_the_st_cnns_parameter_count():
