@@ -79,16 +79,23 @@ def grader_throughput(exercise: str = "01_masked_softmax", n: int = 100) -> dict
         start = time.monotonic()
         done = subprocess.run(
             [sys.executable, "-m", "course_lib.grading", tmp, "--json", "--jobs", str(jobs)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         seconds = time.monotonic() - start
     verdicts = [json.loads(line) for line in done.stdout.splitlines()]
     full = sum(v["score"] == v["max_score"] for v in verdicts)
     if len(verdicts) != n or full != (n + 1) // 2:
         raise RuntimeError(f"grader benchmark: {len(verdicts)} verdicts, {full} full marks")
-    return {"exercise": exercise, "submissions": n, "jobs": jobs, "seconds": round(seconds, 1),
-            "grader_submissions_per_minute": round(60 * n / seconds, 1),
-            "isolation": verdicts[0]["isolation"]}
+    return {
+        "exercise": exercise,
+        "submissions": n,
+        "jobs": jobs,
+        "seconds": round(seconds, 1),
+        "grader_submissions_per_minute": round(60 * n / seconds, 1),
+        "isolation": verdicts[0]["isolation"],
+    }
 
 
 def render(results: dict) -> str:

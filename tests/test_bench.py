@@ -58,8 +58,14 @@ def test_render_lists_every_lesson_with_its_budget():
     assert "| 00_start_here | 3.0 | yes | - |" in text
     assert "| 01_attention_recap | 200.0 | **no** | `a_b` = 0.25 |" in text
     assert "Measured total: **203 s**" in text
-    results["grader"] = {"exercise": "01_x", "submissions": 100, "jobs": 2, "seconds": 30.0,
-                         "grader_submissions_per_minute": 200.0, "isolation": "namespace"}
+    results["grader"] = {
+        "exercise": "01_x",
+        "submissions": 100,
+        "jobs": 2,
+        "seconds": 30.0,
+        "grader_submissions_per_minute": 200.0,
+        "isolation": "namespace",
+    }
     assert "`grader_submissions_per_minute` = **200**" in render(results)
 
 

@@ -364,7 +364,8 @@ def test_a_dead_zygote_falls_back_and_restarts(tmp_path):
 @NEEDS_ROOT
 def test_memory_of_the_whole_process_tree_is_capped(tight, tmp_path):
     # Each process stays under the per-process address-space cap; together they do not.
-    answer = """
+    answer = (
+        """
 import os, time
 for _ in range(6):
     if os.fork() == 0:
@@ -373,7 +374,9 @@ for _ in range(6):
         time.sleep(60)
         os._exit(0)
 time.sleep(60)
-""" + WRONG_MASKED
+"""
+        + WRONG_MASKED
+    )
     from course_lib.grading import cgroups
 
     if cgroups.prepare(0, 2048, 256) is None:

@@ -15,8 +15,14 @@ LESSONS = sorted({p.name[:2] for p in SOLUTIONS})
 
 def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +49,16 @@ def test_nbgrader_generate_assignment_accepts_solutions(course, lesson):
         text = released.read_text()
         assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
         assert "raise NotImplementedError()" in text
-        grades = {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"].get("points")
-                  for c in json.loads(text)["cells"] if "nbgrader" in c["metadata"]}
-        ours = {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"].get("points")
-                for c in load(path)["cells"] if "nbgrader" in c["metadata"]}
+        grades = {
+            c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"].get("points")
+            for c in json.loads(text)["cells"]
+            if "nbgrader" in c["metadata"]
+        }
+        ours = {
+            c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"].get("points")
+            for c in load(path)["cells"]
+            if "nbgrader" in c["metadata"]
+        }
         assert grades == ours
 
 
