@@ -90,17 +90,9 @@ class PlacedDigits(TensorFields):
         return self.corners.float() + DIGIT / 2  # (n, 2)
 
     def batches(self, batch_size: int, shuffle: bool = False, seed: int = 0):
-        """Mini-batches ``(images (b, 1, S, S), labels (b,))``, optionally shuffled by ``seed``."""
-        _positive_int(batch_size, "batch_size")
-        order = (
-            torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))
-            if shuffle
-            else torch.arange(len(self))
-        )  # (n,)
-        return [
-            (self.images[idx, None], self.labels[idx])  # (b, 1, S, S), (b,)
-            for idx in order.split(batch_size)
-        ]
+        """Mini-batches ``(images (b, 1, S, S), labels (b,))``, optionally shuffled by ``seed``
+        (as :meth:`Digits.batches <course_lib.digits.Digits.batches>`)."""
+        return Digits(self.images, self.labels).batches(batch_size, shuffle, seed)
 
 
 def _paste(canvas: torch.Tensor, patches: torch.Tensor, corners: torch.Tensor, combine) -> None:
