@@ -50,13 +50,16 @@ def attend_grid(
 @dataclass(frozen=True)
 class CaptionConfig:
     """Backbone ``grid``; GRU of ``hidden`` units; token embedding ``embed``; additive score
-    with ``attn_hidden`` units; at most ``max_len`` tokens (digits + END)."""
+    with ``attn_hidden`` units; at most ``max_len`` tokens (digits + END); ``deep_output``: read
+    the token from ``[state, context]`` through a hidden ReLU layer (the paper's "deep output")
+    instead of one linear map."""
 
     grid: FeatureGridConfig = FeatureGridConfig()
     hidden: int = 128
     embed: int = 32
     attn_hidden: int = 64
     max_len: int = 4
+    deep_output: bool = False
 
     def __post_init__(self) -> None:
         for name in ("hidden", "embed", "attn_hidden", "max_len"):
@@ -77,7 +80,11 @@ class Captioner(nn.Module):
         self.embed = nn.Embedding(N_OUT + 1, config.embed)  # digits, END, START
         self.score = AdditiveScore(h, d, config.attn_hidden)
         self.cell = nn.GRUCell(config.embed + d, h)
-        self.out = nn.Linear(h + d, N_OUT)
+        self.out = (
+            nn.Sequential(nn.Linear(h + d, h), nn.ReLU(), nn.Linear(h, N_OUT))
+            if config.deep_output
+            else nn.Linear(h + d, N_OUT)
+        )
 
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(batch, 1, S, S) -> features with positions (batch, d, G, G), first state (batch, h)."""

@@ -69,9 +69,10 @@ NAMES = tuple(f"{kind}_{v}" for v in VARIANTS for kind in ("stn", "cnn")) + (
     "cnn_clean",
 )
 N_TEST_CANVASES = 1000
-#: The captioner reads digits from averages of grid cells: wider cells (128 features) help.
+#: The captioner reads digits from averages of grid cells: wide cells (128 features from 32/64/128
+#: channels) and a hidden layer between [state, context] and the token ("deep output") help.
 CAPTION_CONFIG = CaptionConfig(
-    grid=FeatureGridConfig(channels=(32, 64, 128), d_model=128), hidden=128
+    grid=FeatureGridConfig(channels=(32, 64, 128), d_model=128), hidden=128, deep_output=True
 )
 
 

@@ -106,3 +106,22 @@ def test_refined_peaks_move_towards_heavy_neighbours():
     assert attention_peaks(corner, 16)[0].tolist() == [2.0, 2.0]  # no weight from outside
     with pytest.raises(ValueError, match="maps"):
         attention_peaks(torch.zeros(3, 4), 16)
+
+
+def test_deep_output_reads_tokens_through_a_hidden_layer():
+    torch.manual_seed(0)
+    config = CaptionConfig(
+        grid=FeatureGridConfig(image_size=32, channels=(4, 4, 8), d_model=8),
+        hidden=16,
+        embed=4,
+        attn_hidden=8,
+        deep_output=True,
+    )
+    model = Captioner(config)
+    assert [type(m).__name__ for m in model.out] == ["Linear", "ReLU", "Linear"]
+    assert model.out[0].in_features == 16 + 8 and model.out[-1].out_features == 11
+    images, labels = torch.rand(2, 1, 32, 32), torch.tensor([[1, 2, -1], [3, 4, 5]])
+    caption_loss(model, images, labels).backward()
+    assert model.out[0].weight.grad is not None
+    assert model.generate(images)[0].shape == (2, 4)
+    assert isinstance(tiny_captioner().out, torch.nn.Linear)  # the default: one linear map
