@@ -17,6 +17,7 @@ from matplotlib.axes import Axes
 from .glimpse import RetinaConfig, glimpse_boxes, normalized_to_pixel, retina
 from .image_plots import draw_boxes, show_image
 from .shapes import expect_shape
+from .widgets import explorer
 
 SCALE_COLOURS = ("#ff3b3b", "#ffb000", "#38b6ff")  # fine -> coarse
 DEFAULT_RETINA = RetinaConfig()
@@ -109,9 +110,8 @@ def glimpse_explorer(
         value=1, min=1, max=steps, description="glimpse", continuous_update=False
     )
     caption = widgets.HTML()
-    plot = widgets.Output()
 
-    def draw(*_) -> None:
+    def draw() -> None:
         i, t = example.value, step.value
         probs = step_probs[i, t - 1]  # (classes,)
         guess = int(probs.argmax())
@@ -120,42 +120,32 @@ def glimpse_explorer(
             f"{steps} the model says <b>{guess}</b> (p = {float(probs[guess]):.2f})"
         )
         glimpse = retina(images[i : i + 1], locations[i, t - 1 : t], config)[0]  # (scales, p, p)
-        plot.clear_output(wait=True)
-        with plot:
-            fig = plt.figure(figsize=(10, 3.2))
-            grid = fig.add_gridspec(
-                2, 2 + config.scales, width_ratios=[2.2] + [1] * config.scales + [2.2]
-            )
-            show_trajectory(
-                fig.add_subplot(grid[:, 0]),
-                images[i],
-                locations[i],
-                config,
-                upto=t,
-                title=f"glimpses 1..{t}",
-                scales_at=t - 1,
-            )
-            show_glimpse(
-                [fig.add_subplot(grid[:, 1 + k]) for k in range(config.scales)], glimpse, config
-            )
-            bars = fig.add_subplot(grid[:, -1])
-            colours = [
-                "tab:green" if c == int(labels[i]) else "tab:gray" for c in range(len(probs))
-            ]
-            bars.bar(range(len(probs)), probs.numpy(), color=colours)
-            bars.set(
-                title="belief after this glimpse",
-                xlabel="class",
-                ylabel="probability",
-                ylim=(0, 1),
-                xticks=range(len(probs)),
-            )
-            fig.tight_layout()
-            plt.show()
+        fig = plt.figure(figsize=(10, 3.2))
+        grid = fig.add_gridspec(
+            2, 2 + config.scales, width_ratios=[2.2] + [1] * config.scales + [2.2]
+        )
+        show_trajectory(
+            fig.add_subplot(grid[:, 0]),
+            images[i],
+            locations[i],
+            config,
+            upto=t,
+            title=f"glimpses 1..{t}",
+            scales_at=t - 1,
+        )
+        show_glimpse(
+            [fig.add_subplot(grid[:, 1 + k]) for k in range(config.scales)], glimpse, config
+        )
+        bars = fig.add_subplot(grid[:, -1])
+        colours = ["tab:green" if c == int(labels[i]) else "tab:gray" for c in range(len(probs))]
+        bars.bar(range(len(probs)), probs.numpy(), color=colours)
+        bars.set(
+            title="belief after this glimpse",
+            xlabel="class",
+            ylabel="probability",
+            ylim=(0, 1),
+            xticks=range(len(probs)),
+        )
+        fig.tight_layout()
 
-    example.observe(draw, names="value")
-    step.observe(draw, names="value")
-    draw()
-    box = widgets.VBox([widgets.HBox([example, step]), caption, plot])
-    box.add_class(css_class)
-    return box
+    return explorer([example, step], draw, css_class, caption)

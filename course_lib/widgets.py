@@ -6,7 +6,7 @@ Every widget gets a CSS class (``add_class``) so browser tests and course themes
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -15,6 +15,34 @@ import torch
 from .attention_views import show_token_graph
 from .image_plots import draw_boxes, overlay_attention
 from .plots import show_heatmap
+
+
+def explorer(
+    controls: Sequence[widgets.ValueWidget],
+    draw: Callable[[], None],
+    css_class: str,
+    caption: widgets.HTML | None = None,
+) -> widgets.VBox:
+    """The frame every explorer shares: the ``controls`` (in a row when there are several),
+    an optional ``caption``, and an output area where ``draw()`` runs again each time a control
+    changes. ``draw`` reads the controls' values, may update the caption, and draws one
+    matplotlib figure, which replaces the one shown before. The box gets ``css_class`` (the
+    browser tests find explorers by a class ending in ``-explorer``)."""
+    plot = widgets.Output()
+
+    def redraw(_: object = None) -> None:
+        plot.clear_output(wait=True)
+        with plot:
+            draw()
+            plt.show()
+
+    for control in controls:
+        control.observe(redraw, names="value")
+    redraw()
+    row = controls[0] if len(controls) == 1 else widgets.HBox(list(controls))
+    box = widgets.VBox([row, *([caption] if caption is not None else []), plot])
+    box.add_class(css_class)
+    return box
 
 
 def alignment_explorer(
@@ -43,35 +71,28 @@ def alignment_explorer(
         value=0, min=0, max=n - 1, description="example", continuous_update=False
     )
     caption = widgets.HTML()
-    plot = widgets.Output()
 
-    def draw(i: int) -> None:
+    def draw() -> None:
+        i = slider.value
         text = " &rarr; ".join(html.escape(" ".join(tokens)) for tokens in (sources[i], outputs[i]))
         extra = f"<br>{html.escape(captions[i])}" if captions is not None else ""
         caption.value = f"<b>#{i}</b>: {text}{extra}"
-        plot.clear_output(wait=True)
-        with plot:
-            width = max(4.0, 0.32 * len(sources[i]) + 1.5)
-            height = max(2.5, 0.3 * len(outputs[i]) + 1.2)
-            fig, ax = plt.subplots(figsize=(width, height))
-            show_heatmap(
-                alignments[i],
-                x_labels=list(sources[i]),
-                y_labels=list(outputs[i]),
-                title=title,
-                xlabel="source words",
-                ylabel="output tokens",
-                ax=ax,
-                vmax=1.0,
-            )
-            fig.tight_layout()
-            plt.show()
+        width = max(4.0, 0.32 * len(sources[i]) + 1.5)
+        height = max(2.5, 0.3 * len(outputs[i]) + 1.2)
+        fig, ax = plt.subplots(figsize=(width, height))
+        show_heatmap(
+            alignments[i],
+            x_labels=list(sources[i]),
+            y_labels=list(outputs[i]),
+            title=title,
+            xlabel="source words",
+            ylabel="output tokens",
+            ax=ax,
+            vmax=1.0,
+        )
+        fig.tight_layout()
 
-    slider.observe(lambda change: draw(change["new"]), names="value")
-    draw(0)
-    box = widgets.VBox([slider, caption, plot])
-    box.add_class(css_class)
-    return box
+    return explorer([slider], draw, css_class, caption)
 
 
 def head_explorer(
@@ -106,36 +127,27 @@ def head_explorer(
         value=-1,
         description="head",
     )
-    plot = widgets.Output()
 
-    def draw(_: object = None) -> None:
+    def draw() -> None:
         keys, queries, weights = examples[example.value]
         w = weights[layer.value]  # (heads, T, S)
         w = w.mean(0) if head.value < 0 else w[head.value]  # (T, S)
         name = "mean of heads" if head.value < 0 else f"head {head.value + 1}"
-        plot.clear_output(wait=True)
-        with plot:
-            fig, (ax_map, ax_graph) = plt.subplots(
-                1, 2, figsize=(9, 0.3 * max(len(keys), len(queries)) + 1.8)
-            )
-            show_heatmap(
-                w,
-                x_labels=list(keys),
-                y_labels=list(queries),
-                title=f"{title}: layer {layer.value + 1}, {name}",
-                ax=ax_map,
-                vmax=1.0,
-            )
-            show_token_graph(w, list(keys), list(queries), ax=ax_graph, title="as a graph")
-            fig.tight_layout()
-            plt.show()
+        fig, (ax_map, ax_graph) = plt.subplots(
+            1, 2, figsize=(9, 0.3 * max(len(keys), len(queries)) + 1.8)
+        )
+        show_heatmap(
+            w,
+            x_labels=list(keys),
+            y_labels=list(queries),
+            title=f"{title}: layer {layer.value + 1}, {name}",
+            ax=ax_map,
+            vmax=1.0,
+        )
+        show_token_graph(w, list(keys), list(queries), ax=ax_graph, title="as a graph")
+        fig.tight_layout()
 
-    for control in (example, layer, head):
-        control.observe(draw, names="value")
-    draw()
-    box = widgets.VBox([widgets.HBox([example, layer, head]), plot])
-    box.add_class(css_class)
-    return box
+    return explorer([example, layer, head], draw, css_class)
 
 
 def saliency_explorer(
@@ -162,29 +174,20 @@ def saliency_explorer(
     )
     method = widgets.Dropdown(options=list(maps), description="method")
     caption = widgets.HTML()
-    plot = widgets.Output()
 
-    def draw(_: object = None) -> None:
+    def draw() -> None:
         i, name = example.value, method.value
         m = maps[name][i].abs()  # (H, W)
         caption.value = html.escape(captions[i]) if captions is not None else ""
-        plot.clear_output(wait=True)
-        with plot:
-            fig, ax = plt.subplots(figsize=(4.2, 3.6))
-            overlay_attention(
-                images[i], m / m.max().clamp(min=1e-12), ax=ax, title=f"{name}, image #{i}"
-            )
-            y, x = divmod(int(m.argmax()), m.shape[1])
-            ax.plot(x + 0.5, y + 0.5, "c+", markersize=12, mew=2, label="peak")
-            if boxes is not None:
-                draw_boxes(ax, boxes[i], color="lime")
-            ax.legend(loc="lower right", fontsize=7)
-            fig.tight_layout()
-            plt.show()
+        fig, ax = plt.subplots(figsize=(4.2, 3.6))
+        overlay_attention(
+            images[i], m / m.max().clamp(min=1e-12), ax=ax, title=f"{name}, image #{i}"
+        )
+        y, x = divmod(int(m.argmax()), m.shape[1])
+        ax.plot(x + 0.5, y + 0.5, "c+", markersize=12, mew=2, label="peak")
+        if boxes is not None:
+            draw_boxes(ax, boxes[i], color="lime")
+        ax.legend(loc="lower right", fontsize=7)
+        fig.tight_layout()
 
-    for control in (example, method):
-        control.observe(draw, names="value")
-    draw()
-    box = widgets.VBox([widgets.HBox([example, method]), caption, plot])
-    box.add_class(css_class)
-    return box
+    return explorer([example, method], draw, css_class, caption)
