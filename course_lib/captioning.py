@@ -199,6 +199,13 @@ def attention_peaks(maps: torch.Tensor, image_size: int, refine: bool = True) ->
     return peaks.reshape(*sizes[:-2], 2)
 
 
+def in_boxes(points: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+    """Whether each point (..., 2) pixel (x, y) lies in its box (..., 4) pixel
+    (x0, y0, x1, y1), edges included: (...) bool. The test of every pointing game."""
+    x, y = points[..., 0], points[..., 1]
+    return (boxes[..., 0] <= x) & (x <= boxes[..., 2]) & (boxes[..., 1] <= y) & (y <= boxes[..., 3])
+
+
 def pointing_hits(
     tokens: torch.Tensor, maps: torch.Tensor, canvases: Canvases, refine: bool = True
 ) -> tuple[int, int]:
@@ -207,12 +214,11 @@ def pointing_hits(
     emitted past the true count have no box and count as misses. Returns (hits, emitted)."""
     size = canvases.images.shape[-1]
     peaks = attention_peaks(maps, size, refine)  # (n, T, 2)
-    hits = emitted = 0
-    for i, digits in enumerate(decoded_digits(tokens)):
-        for t in range(len(digits)):
-            emitted += 1
-            if t < int(canvases.counts[i]):
-                x0, y0, x1, y1 = canvases.boxes[i, t].tolist()
-                x, y = peaks[i, t].tolist()
-                hits += int(x0 <= x <= x1 and y0 <= y <= y1)
-    return hits, emitted
+    steps = torch.arange(peaks.shape[1])  # (T,)
+    lengths = torch.tensor([len(digits) for digits in decoded_digits(tokens)])  # (n,)
+    emitted = steps < lengths[:, None]  # (n, T): a digit written at step t
+    has_box = steps < canvases.counts[:, None]  # (n, T): the t-th digit exists
+    boxes = canvases.boxes[:, : peaks.shape[1]]  # (n, min(T, k), 4)
+    boxes = F.pad(boxes, (0, 0, 0, peaks.shape[1] - boxes.shape[1]))  # (n, T, 4), zeros: no box
+    hits = emitted & has_box & in_boxes(peaks, boxes)  # (n, T)
+    return int(hits.sum()), int(emitted.sum())

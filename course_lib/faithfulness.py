@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from .captioning import attention_peaks
+from .captioning import attention_peaks, in_boxes
 from .digits import _ink_box
 from .shapes import expect_match, expect_shape
 from .vit import patchify
@@ -103,8 +103,7 @@ def pointing_hits(maps: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
     expect_shape(boxes, "batch, 4", name="boxes")
     expect_match("maps and boxes batch sizes", {"maps": sizes["batch"], "boxes": len(boxes)})
     peaks = attention_peaks(maps, sizes["S"], refine=False)  # (batch, 2) pixel centres x, y
-    x, y = peaks[:, 0], peaks[:, 1]
-    return (boxes[:, 0] <= x) & (x <= boxes[:, 2]) & (boxes[:, 1] <= y) & (y <= boxes[:, 3])
+    return in_boxes(peaks, boxes)  # (batch,)
 
 
 def digit_boxes(digits: torch.Tensor, corners: torch.Tensor) -> torch.Tensor:

@@ -125,3 +125,11 @@ def test_deep_output_reads_tokens_through_a_hidden_layer():
     assert model.out[0].weight.grad is not None
     assert model.generate(images)[0].shape == (2, 4)
     assert isinstance(tiny_captioner().out, torch.nn.Linear)  # the default: one linear map
+
+
+def test_in_boxes_includes_the_edges():
+    from course_lib.captioning import in_boxes
+
+    boxes = torch.tensor([[2.0, 3.0, 6.0, 8.0]]).expand(5, 4)
+    points = torch.tensor([[2.0, 3.0], [6.0, 8.0], [4.0, 5.0], [1.9, 5.0], [4.0, 8.1]])
+    assert in_boxes(points, boxes).tolist() == [True, True, True, False, False]
