@@ -313,7 +313,7 @@ class Canvases(TensorFields):
 INK = 0.25  # a pixel above this grey level is ink (for boxes)
 
 
-def _ink_box(image: torch.Tensor) -> tuple[int, int, int, int]:
+def ink_box(image: torch.Tensor) -> tuple[int, int, int, int]:
     """Tight (x0, y0, x1, y1) around the ink of one (H, W) image; exclusive x1, y1."""
     rows = (image > INK).any(dim=1).nonzero()[:, 0]  # (rows with ink,)
     cols = (image > INK).any(dim=0).nonzero()[:, 0]
@@ -324,7 +324,7 @@ def _ink_box(image: torch.Tensor) -> tuple[int, int, int, int]:
 
 def _digit_patch(image: torch.Tensor, height: int) -> torch.Tensor:
     """One 28x28 digit cropped to its ink and resized to ``height`` (aspect kept) -> (h, w)."""
-    x0, y0, x1, y1 = _ink_box(image)
+    x0, y0, x1, y1 = ink_box(image)
     crop = image[y0:y1, x0:x1]  # (ink height, ink width)
     width = max(2, round(crop.shape[1] * height / crop.shape[0]))
     return F.interpolate(
@@ -368,7 +368,7 @@ def make_canvases(digits: Digits, n: int, config: CanvasConfig = CanvasConfig(),
             left += int(cuts[slot]) - (int(cuts[slot - 1]) if slot else 0)  # this digit's gap
             top = int(torch.randint(size - height + 1, (1,), generator=gen))
             images[i, top : top + height, left : left + width] = patch
-            bx0, by0, bx1, by1 = _ink_box(patch)
+            bx0, by0, bx1, by1 = ink_box(patch)
             boxes[i, slot] = torch.tensor(
                 [left + bx0, top + by0, left + bx1, top + by1], dtype=torch.float32
             )

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from .captioning import attention_peaks, in_boxes
-from .digits import _ink_box
+from .digits import ink_box
 from .shapes import expect_match, expect_shape
 from .vit import patchify
 
@@ -114,5 +114,5 @@ def digit_boxes(digits: torch.Tensor, corners: torch.Tensor) -> torch.Tensor:
     sizes = expect_shape(digits, "n, 28, 28", name="digits")
     expect_shape(corners, "n, 2", name="corners")
     expect_match("digits and corners counts", {"digits": sizes["n"], "corners": len(corners)})
-    ink = torch.tensor([_ink_box(image) for image in digits], dtype=torch.float32)  # (n, 4)
+    ink = torch.tensor([ink_box(image) for image in digits], dtype=torch.float32)  # (n, 4)
     return ink + corners.float().repeat(1, 2)  # (n, 4) shifted onto the canvas
