@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from . import checkpoints
 from .data.translation import TranslationConfig, TranslationData, make_translation_data
 from .seq2seq import (
     Seq2Seq,
@@ -88,20 +89,11 @@ def load_translation_model(
     if retrain:
         model, info = train_translation_model(kind, data)
         return model.eval(), {**info, "source": "trained now"}
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{path} is missing: run `python -m course_lib.pretrained` or load with retrain=True"
-        )
-    saved = torch.load(path, weights_only=True)
-    if saved["data_config"] != dataclasses.asdict(data.config):
-        raise ValueError(
-            f"data: the checkpoint was trained on {saved['data_config']}, "
-            f"got {dataclasses.asdict(data.config)}; retrain it"
-        )
+    saved = checkpoints.read(path, "course_lib.pretrained")
+    checkpoints.check_data_config(saved, data.config)
     model = Seq2Seq(Seq2SeqConfig(**saved["model_config"]))
     model.load_state_dict(saved["state_dict"])
-    info = {k: v for k, v in saved.items() if k != "state_dict"}
-    return model.eval(), {**info, "source": "checkpoint"}
+    return model.eval(), {**checkpoints.record(saved), "source": "checkpoint"}
 
 
 def history_of(info: dict) -> History:
@@ -120,11 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     data = make_translation_data(TranslationConfig())
-    WEIGHTS_DIR.mkdir(exist_ok=True)
     for kind in args.kinds:
         model, info = train_translation_model(kind, data)
         path = checkpoint_path(kind)
-        torch.save({**info, "state_dict": model.state_dict()}, path)
+        checkpoints.write(path, model, info)
         score = exact_match(translate(model, data.test, data)[0], data.test)
         print(
             f"{kind}: {count_parameters(model)} parameters, {info['seconds']} s, "

@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from . import checkpoints
 from .data.translation import TranslationConfig, TranslationData, make_translation_data
 from .mha_extensions import extend_attention
 from .seq2seq import count_parameters
@@ -58,6 +59,7 @@ from .training import seed_everything
 from .transformer import TransformerConfig
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+SCRIPT = "course_lib.pretrained_transformers"  # the command that makes the checkpoints
 
 # --- the translation transformer ----------------------------------------------------------
 
@@ -122,15 +124,11 @@ def load_translation_model(
     if retrain:
         model, info = train_translation_model(data)
         return model, {**info, "source": "trained now"}
-    saved = _load(translation_path())
-    if saved["data_config"] != dataclasses.asdict(data.config):
-        raise ValueError(
-            f"data: the checkpoint was trained on {saved['data_config']}, "
-            f"got {dataclasses.asdict(data.config)}; retrain it"
-        )
+    saved = checkpoints.read(translation_path(), SCRIPT)
+    checkpoints.check_data_config(saved, data.config)
     model = TranslationTransformer(TranslationTransformerConfig(**saved["model_config"]))
     model.load_state_dict(saved["state_dict"])
-    return model.eval(), {**_info(saved), "source": "checkpoint"}
+    return model.eval(), {**checkpoints.record(saved), "source": "checkpoint"}
 
 
 # --- CNN vs RNN vs transformer on the recall task -----------------------------------------
@@ -210,15 +208,11 @@ def load_recall_model(kind: str, retrain: bool = False) -> tuple[nn.Module, dict
     if retrain:
         model, info = train_recall_model(kind)
         return model, {**info, "source": "trained now"}
-    saved = _load(recall_path(kind))
-    if saved["data_config"] != dataclasses.asdict(RECALL):
-        raise ValueError(
-            f"data: the checkpoint was trained on {saved['data_config']}, "
-            f"got {dataclasses.asdict(RECALL)}; retrain it"
-        )
+    saved = checkpoints.read(recall_path(kind), SCRIPT)
+    checkpoints.check_data_config(saved, RECALL)
     model = recall_model(kind)
     model.load_state_dict(saved["state_dict"])
-    return model.eval(), {**_info(saved), "source": "checkpoint"}
+    return model.eval(), {**checkpoints.record(saved), "source": "checkpoint"}
 
 
 # --- training-stability levers --------------------------------------------------------------
@@ -316,7 +310,7 @@ def load_stability_curves(retrain: bool = False) -> dict:
             "runs": {name: run_stability(run, name) for name, run in STABILITY_RUNS.items()},
             "source": "trained now",
         }
-    saved = _load(stability_path())
+    saved = checkpoints.read(stability_path(), SCRIPT)
     expected = {name: dataclasses.asdict(run) for name, run in STABILITY_RUNS.items()}
     if saved["configs"] != expected:
         raise ValueError(
@@ -324,27 +318,6 @@ def load_stability_curves(retrain: bool = False) -> dict:
             "rerun them with retrain=True"
         )
     return {**saved, "source": "saved curves"}
-
-
-# --- files ---------------------------------------------------------------------------------
-
-
-def _load(path: Path) -> dict:
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{path} is missing: run `python -m "
-            "course_lib.pretrained_transformers` or load with retrain=True"
-        )
-    return torch.load(path, weights_only=True)
-
-
-def _info(saved: dict) -> dict:
-    return {k: v for k, v in saved.items() if k != "state_dict"}
-
-
-def _save(model: nn.Module, info: dict, path: Path) -> None:
-    WEIGHTS_DIR.mkdir(exist_ok=True)
-    torch.save({**info, "state_dict": model.state_dict()}, path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -367,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     if "translation" in args.only:
         data = make_translation_data(TranslationConfig())
         model, info = train_translation_model(data)
-        _save(model, info, translation_path())
+        checkpoints.write(translation_path(), model, info)
         score = validation_exact_match(model, data.test, data)
         print(
             f"translation: {info['parameters']} parameters, {info['seconds']} s, "
@@ -392,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     for kind in RECALL_KINDS:
         if kind in args.only:
             model, info = train_recall_model(kind)
-            _save(model, info, recall_path(kind))
+            checkpoints.write(recall_path(kind), model, info)
             tokens, labels, _ = recall_data("test")
             print(
                 f"recall {kind}: {info['parameters']} parameters, {info['seconds']} s, "

@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import checkpoints
 from .captioning import CaptionConfig, Captioner, caption_loss, sequence_accuracy
 from .detection import DetrConfig, DetrLite, evaluate_detector, set_loss
 from .digits import (
@@ -270,16 +271,10 @@ def load(name: str, retrain: bool = False) -> tuple[nn.Module, dict]:
     if retrain:
         model, info = train(name)
         return model, {**info, "source": "trained now"}
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{path} is missing: run `python -m course_lib.vision_weights "
-            f"{name}` or load it with retrain=True"
-        )
-    saved = torch.load(path, weights_only=True)
+    saved = checkpoints.read(path, f"course_lib.vision_weights {name}")
     model = build_model(name, saved["config"])
     model.load_state_dict(saved["state_dict"])
-    info = {k: v for k, v in saved.items() if k != "state_dict"}
-    return model.eval(), {**info, "source": "checkpoint"}
+    return model.eval(), {**checkpoints.record(saved), "source": "checkpoint"}
 
 
 def history_of(info: dict) -> History:
@@ -296,10 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"names: unknown {unknown}; choose from {', '.join(NAMES)}")
     torch.set_num_threads(args.threads)
-    WEIGHTS_DIR.mkdir(exist_ok=True)
     for name in args.names or NAMES:
         model, info = train(name)
-        torch.save({**info, "state_dict": model.state_dict()}, checkpoint_path(name))
+        checkpoints.write(checkpoint_path(name), model, info)
         print(
             f"{name}: {info['parameters']} parameters, {info['seconds']} s, final test metric "
             f"{info['history']['metric'][-1]:.4f} -> {checkpoint_path(name).name}",
