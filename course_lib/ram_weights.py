@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import checkpoints
 from .glimpse import GlimpseNetConfig
 from .glimpse_data import CLUTTERED, TRANSLATED, PlacementConfig, placed_split
 from .policy_training import PolicyHistory, PolicyTrainConfig, lr_factor, train_policy
@@ -157,7 +158,7 @@ def train(name: str, steps: int | None = None) -> tuple[nn.Module, dict]:
         "parameters": count_parameters(model),
         "seconds": history.seconds,
         "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),  # text: a checkpoint loads with weights_only=True
     }
     return model, info
 
@@ -167,16 +168,11 @@ def load(name: str, retrain: bool = False) -> tuple[nn.Module, dict]:
     if retrain:
         return train(name)
     path = checkpoint_path(name)
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{path} is missing: run `python -m course_lib.ram_weights "
-            f"--only {name}` (or retrain in the notebook)"
-        )
-    saved = torch.load(path, weights_only=False)
+    saved = checkpoints.read(path, f"course_lib.ram_weights --only {name}")
     model = build(name)
     model.load_state_dict(saved["state_dict"])
     model.eval()
-    return model, saved["info"]
+    return model, checkpoints.record(saved)
 
 
 def compact(history: dict, every: int = RECORD_EVERY) -> dict:
@@ -194,10 +190,8 @@ def compact(history: dict, every: int = RECORD_EVERY) -> dict:
 
 def save(name: str, model: nn.Module, info: dict) -> Path:
     """Write checkpoint ``name`` (its history compacted to block means)."""
-    info = dict(info, history=compact(info["history"]))
     path = checkpoint_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"state_dict": model.state_dict(), "info": info}, path)
+    checkpoints.write(path, model, dict(info, history=compact(info["history"])))
     return path
 
 
