@@ -43,20 +43,20 @@ test: install browser-deps
 		--nbval-kernel-name $(KERNEL) --nbval-cell-timeout 300 --timeout 900
 
 exercises: install
-	$(BIN)/python -m course_lib.exercises
+	$(BIN)/python -m course_lib.tools.exercises
 
 bench: install
-	$(BIN)/python -m course_lib.benchmark $(if $(LESSON),--lesson $(LESSON),)
+	$(BIN)/python -m course_lib.tools.benchmark $(if $(LESSON),--lesson $(LESSON),)
 
 grade: install
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir [GRADEBOOK=gradebook.csv] [FEEDBACK=feedback]"; exit 2; }
 	$(BIN)/course-grade $(SUBMISSIONS) --csv $(GRADEBOOK) --feedback $(FEEDBACK)
 
 slides: install
-	$(BIN)/python -m course_lib.slides --out build/slides
+	$(BIN)/python -m course_lib.tools.slides --out build/slides
 
 site: install
-	$(BIN)/python -m course_lib.site --out build/site
+	$(BIN)/python -m course_lib.tools.site --out build/site
 
 lint: install
 	$(BIN)/ruff check course_lib tests

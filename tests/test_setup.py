@@ -2,9 +2,11 @@
 
 import re
 import tomllib
+from pathlib import Path
 
 import yaml
-from conftest import COURSE_DIR
+
+COURSE_DIR = Path(__file__).resolve().parents[1]
 
 NAME = re.compile(r"^([A-Za-z0-9_.\-]+)\s*==\s*([^\s;#]+)")
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .vocab import Vocab, pad_ids
+from course_lib.core.shapes import expect_int, expect_positive_int
+from course_lib.data.vocab import Vocab, pad_ids
 
 SLOTS = ("host", "guest", "city")
 KEY_TEMPLATE = "{p0} welcomed {p1} to {c0} ."
@@ -120,22 +121,15 @@ class DocumentConfig:
 
     def __post_init__(self) -> None:
         for name in ("n_train", "n_val"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name}: expected an int >= 0, got {value!r}")
-        if not isinstance(self.min_len, int) or self.min_len < 8:
-            raise ValueError(f"min_len: expected an int >= 8, got {self.min_len!r}")
-        if not isinstance(self.max_len, int) or self.max_len < self.min_len:
-            raise ValueError(
-                f"max_len: expected an int >= min_len={self.min_len}, got {self.max_len!r}"
-            )
+            expect_positive_int(getattr(self, name), name, minimum=0)
+        expect_positive_int(self.min_len, "min_len", minimum=8)
+        expect_positive_int(self.max_len, "max_len", minimum=self.min_len, minimum_name="min_len")
         if self.n_people < 4 or self.n_cities < 3:
             raise ValueError(
                 f"n_people, n_cities: expected >= 4 and >= 3, "
                 f"got {self.n_people} and {self.n_cities}"
             )
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise TypeError(f"seed: expected an int, got {type(self.seed).__name__}")
+        expect_int(self.seed, "seed")
 
 
 class DocumentData:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .vocab import Vocab, pad_ids
+from course_lib.core.shapes import expect_int, expect_positive_int
+from course_lib.data.vocab import Vocab, pad_ids
 
 POSITIVE = ("good", "great", "excellent", "wonderful", "brilliant", "charming", "moving", "fun")
 NEGATIVE = ("bad", "awful", "boring", "dull", "terrible", "weak", "tedious", "poor")
@@ -55,23 +56,14 @@ class SentimentConfig:
 
     def __post_init__(self) -> None:
         for name in ("n_train", "n_val", "n_test"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name}: expected an int >= 0, got {value!r}")
-        if not isinstance(self.min_len, int) or self.min_len < 2:
-            raise ValueError(
-                f"min_len: expected an int >= 2 (room for 'not good'), got {self.min_len!r}"
-            )
-        if not isinstance(self.max_len, int) or self.max_len < self.min_len:
-            raise ValueError(
-                f"max_len: expected an int >= min_len={self.min_len}, got {self.max_len!r}"
-            )
+            expect_positive_int(getattr(self, name), name, minimum=0)
+        expect_positive_int(self.min_len, "min_len", minimum=2, note="room for 'not good'")
+        expect_positive_int(self.max_len, "max_len", minimum=self.min_len, minimum_name="min_len")
         if not 0.0 <= self.negation_prob <= 1.0:
             raise ValueError(
                 f"negation_prob: expected a number in [0, 1], got {self.negation_prob!r}"
             )
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise TypeError(f"seed: expected an int, got {type(self.seed).__name__}")
+        expect_int(self.seed, "seed")
 
 
 def make_review(rng: random.Random, length: int, negation_prob: float = 0.5) -> Review:
@@ -144,8 +136,7 @@ def iterate_sentiment_batches(
     seed: int = 0,
 ) -> Iterator[SentimentBatch]:
     """Batches of ``reviews``, in a new order from ``seed`` if ``shuffle``."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+    expect_positive_int(batch_size, "batch_size")
     order = list(range(len(reviews)))
     if shuffle:
         random.Random(seed).shuffle(order)

@@ -33,9 +33,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from num2words import num2words
+from torch import nn
 
-from .vocab import Vocab, pad_ids
+from course_lib.core.shapes import expect_int, expect_match, expect_positive_int, expect_shape
+from course_lib.data.vocab import PAD_ID, Vocab, pad_ids
 
 LANGUAGES = ("en", "de", "fr")
 
@@ -65,8 +68,7 @@ def number_to_words(number: int, lang: str) -> list[str]:
 
     Hyphens and commas are dropped; German compounds are split into number words.
     """
-    if isinstance(number, bool) or not isinstance(number, int) or number < 0:
-        raise ValueError(f"number: expected an int >= 0, got {number!r}")
+    expect_positive_int(number, "number", minimum=0)
     if lang not in LANGUAGES:
         raise ValueError(f"lang: expected one of {LANGUAGES}, got {lang!r}")
     text = num2words(number, lang=lang).lower()
@@ -128,18 +130,13 @@ class TranslationConfig:
             raise ValueError(
                 f"languages: expected a non-empty subset of {LANGUAGES}, got {self.languages!r}"
             )
-        if not isinstance(self.max_items, int) or not 1 <= self.max_items <= 10:
-            raise ValueError(f"max_items: expected an int in [1, 10], got {self.max_items!r}")
-        if not isinstance(self.max_digits, int) or not 1 <= self.max_digits <= 9:
-            raise ValueError(f"max_digits: expected an int in [1, 9], got {self.max_digits!r}")
+        expect_positive_int(self.max_items, "max_items", maximum=10)
+        expect_positive_int(self.max_digits, "max_digits", maximum=9)
         if not 0.0 <= self.zero_prob < 1.0:
             raise ValueError(f"zero_prob: expected a number in [0, 1), got {self.zero_prob!r}")
         for name in ("n_train", "n_val", "n_test", "n_long"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name}: expected an int >= 0, got {value!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise TypeError(f"seed: expected an int, got {type(self.seed).__name__}")
+            expect_positive_int(getattr(self, name), name, minimum=0)
+        expect_int(self.seed, "seed")
 
 
 def sample_number(rng: random.Random, digits: int, zero_prob: float) -> int:
@@ -262,8 +259,7 @@ def iterate_batches(
 ) -> Iterator[Batch]:
     """Batches of ``pairs``; with ``shuffle`` a new order from ``seed`` (sorted by length within
     chunks of 20 batches, so batches hold sentences of similar length and little padding)."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+    expect_positive_int(batch_size, "batch_size")
     order = list(range(len(pairs)))
     if shuffle:
         random.Random(seed).shuffle(order)
@@ -280,3 +276,63 @@ def iterate_batches(
         yield make_batch(
             [pairs[i] for i in order[start : start + batch_size]], src_vocab, tgt_vocab
         )
+
+
+# -------------------------------------------------------- task metrics (lessons 02 and 03)
+
+
+def sequence_loss(logits: torch.Tensor, tgt_out: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over real target tokens: logits (b, T, V), tgt_out (b, T)."""
+    return F.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(), ignore_index=PAD_ID)
+
+
+def translate(
+    model: nn.Module, pairs: Sequence[Pair], data: TranslationData, batch_size: int = 1024
+) -> tuple[list[list[str]], list[torch.Tensor | None]]:
+    """Greedy translations of ``pairs``: predicted digit lists and, per pair, the attention
+    weights (predicted_len, src_len) over its real source words (``None`` without attention).
+
+    ``model`` needs a method ``greedy(src, src_lengths, max_len)`` returning ids
+    (batch, steps) and weights (batch, steps, S') or ``None``, as lesson 02's GRU
+    :class:`~course_lib.language.seq2seq.Seq2Seq` and lesson 03's
+    :class:`~course_lib.language.seq2seq_transformer.TranslationTransformer` have."""
+    model.eval()
+    predictions: list[list[str]] = []
+    alignments: list[torch.Tensor | None] = []
+    for batch in iterate_batches(pairs, data.src_vocab, data.tgt_vocab, batch_size):
+        ids, weights = model.greedy(
+            batch.src, batch.src_lengths, max_len=batch.tgt_out.shape[1] + 2
+        )
+        for row, pair in enumerate(batch.pairs):
+            predicted = data.tgt_vocab.decode(ids[row])
+            predictions.append(predicted)
+            alignments.append(
+                None if weights is None else weights[row, : len(predicted) + 1, : len(pair.src)]
+            )
+    return predictions, alignments
+
+
+def exact_match(predictions: Sequence[Sequence[str]], pairs: Sequence[Pair]) -> float:
+    """Fraction of ``pairs`` whose predicted digits equal the target digits exactly."""
+    if len(predictions) != len(pairs):
+        raise ValueError(f"predictions: {len(predictions)} predictions for {len(pairs)} pairs")
+    if not pairs:
+        raise ValueError("pairs: expected at least one pair")
+    return sum(list(p) == list(q.tgt) for p, q in zip(predictions, pairs, strict=True)) / len(pairs)
+
+
+def accuracy_by_length(
+    lengths: torch.Tensor, correct: torch.Tensor, edges: Sequence[int]
+) -> torch.Tensor:
+    """Fraction correct per length bin ``[edges[b], edges[b+1])``: ``lengths`` (N,) int,
+    ``correct`` (N,) bool -> (len(edges) - 1,) float32, ``nan`` for an empty bin."""
+    expect_shape(lengths, "N", name="lengths")
+    expect_shape(correct, "N", name="correct")
+    expect_match("lengths and correct sizes", {"lengths": len(lengths), "correct": len(correct)})
+    if list(edges) != sorted(set(edges)) or len(edges) < 2:
+        raise ValueError(f"edges: expected at least two increasing ints, got {list(edges)!r}")
+    low, high = torch.tensor(edges[:-1]), torch.tensor(edges[1:])  # (bins,)
+    inside = (lengths[None] >= low[:, None]) & (lengths[None] < high[:, None])  # (bins, N)
+    hits = (inside & correct[None]).sum(-1).float()  # (bins,)
+    counts = inside.sum(-1).float()  # (bins,)
+    return torch.where(counts > 0, hits / counts.clamp(min=1), torch.tensor(float("nan")))

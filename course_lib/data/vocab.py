@@ -12,6 +12,7 @@ import torch
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
+PAD_ID, UNK_ID, BOS_ID, EOS_ID = range(len(SPECIALS))  # every Vocab starts with SPECIALS
 
 
 class Vocab:
@@ -20,7 +21,7 @@ class Vocab:
     ``encode`` maps unknown tokens to ``<unk>``; ``decode`` stops at ``<eos>`` and drops padding.
     """
 
-    pad_id, unk_id, bos_id, eos_id = 0, 1, 2, 3
+    pad_id, unk_id, bos_id, eos_id = PAD_ID, UNK_ID, BOS_ID, EOS_ID
 
     def __init__(self, tokens: Iterable[str]) -> None:
         self.itos: list[str] = list(SPECIALS)
@@ -64,7 +65,9 @@ class Vocab:
         return out
 
 
-def pad_ids(seqs: Sequence[Sequence[int]], pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def pad_ids(
+    seqs: Sequence[Sequence[int]], pad_id: int = PAD_ID
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Pad id lists into one tensor: ``ids`` (batch, max_len) long and ``lengths`` (batch,)."""
     if len(seqs) == 0:
         raise ValueError("seqs: expected at least one sequence, got an empty batch")

@@ -82,7 +82,7 @@ class ForbiddenReference(RuntimeError):
 
 
 def poison(names: list[str]) -> None:
-    """Make each dotted name (``course_lib.masks.masked_softmax``) raise when called.
+    """Make each dotted name (``course_lib.core.masks.masked_softmax``) raise when called.
 
     The owner's attribute is replaced, and so is every other reference to the same object
     held by an already imported module (``from .masks import masked_softmax``), so a direct

@@ -39,9 +39,9 @@ def warm() -> None:
     import torch.nn.functional  # noqa: F401
     from IPython.core.interactiveshell import InteractiveShell  # noqa: F401
 
-    import course_lib.attention  # noqa: F401
     import course_lib.check  # noqa: F401
-    import course_lib.masks  # noqa: F401
+    import course_lib.core.attention  # noqa: F401
+    import course_lib.core.masks  # noqa: F401
 
     from . import jail, runner  # noqa: F401
 

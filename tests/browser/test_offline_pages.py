@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from course_lib.html_export import export
-from course_lib.slides import build_slides
+from course_lib.tools.html_export import export
+from course_lib.tools.slides import build_slides
 
 COURSE_DIR = Path(__file__).resolve().parents[2]
 LESSONS = sorted(COURSE_DIR.glob("notebooks/[0-9][0-9]_*.ipynb"))

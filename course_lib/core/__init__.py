@@ -1,0 +1,4 @@
+"""The attention machinery every lesson builds on: named-dimension shape checks, masks, scores
+and attention, positional encodings, the multi-head attention and transformer block (checked
+against torch's), local attention and the measured cost of attention. Lessons 01, 03, 06 (and,
+through the lesson packages, all others)."""

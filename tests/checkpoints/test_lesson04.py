@@ -1,0 +1,53 @@
+"""Lesson 04's checkpoints (course_lib.checkpoints.lesson04) load and are what they claim."""
+
+import pytest
+import torch
+
+from course_lib.checkpoints import lesson04 as W
+from course_lib.checkpoints import store
+from course_lib.train.utils import count_parameters
+
+
+@pytest.mark.parametrize("name", W.NAMES)
+def test_checkpoint_loads_with_its_record(name):
+    model, info = W.load(name)
+    assert info["source"] == "checkpoint" and info["name"] == name
+    assert info["parameters"] == count_parameters(model)
+    history = store.history_of(info)
+    assert (
+        len(history.loss)
+        == len(history.metric)
+        == W.Recipe(
+            **{**info["recipe"], "phases": tuple(map(tuple, info["recipe"]["phases"]))}
+        ).epochs
+    )
+    assert not model.training
+    assert store.path("04", name).stat().st_size < 2_000_000  # small files (the captioner: 1.7 MB)
+
+
+def test_checkpoints_are_small_in_all():
+    # a clone stays light: 13 checkpoints, the widest (the captioner, 410k parameters) 1.7 MB
+    assert sum(store.path("04", name).stat().st_size for name in W.NAMES) < 6_000_000
+
+
+def test_matched_cnns_have_the_st_cnns_parameter_count():
+    for variant in ("R", "RTS", "P", "E"):
+        st, cnn = W.build(f"stn_{variant}"), W.build(f"cnn_{variant}")
+        assert abs(count_parameters(cnn) - count_parameters(st)) / count_parameters(st) < 0.05
+
+
+def test_models_run_on_their_inputs():
+    torch.manual_seed(0)
+    assert W.build("stn_RTS")(torch.rand(2, 1, 40, 40)).shape == (2, 10)
+    assert W.build("vit")(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+    tokens, maps = W.build("captioner").generate(torch.rand(2, 1, 64, 64))
+    assert tokens.shape == (2, 4) and maps.shape == (2, 4, 8, 8)
+    logits, boxes = W.build("detr")(torch.rand(2, 1, 64, 64))
+    assert logits.shape == (2, 4, 11) and boxes.shape == (2, 4, 4)
+
+
+def test_unknown_names_are_refused():
+    with pytest.raises(ValueError, match="name"):
+        W.load("stn_Q")
+    with pytest.raises(ValueError, match="name"):
+        W.build("resnet")
