@@ -1,8 +1,8 @@
-"""Helper library of the attention course: the plumbing the lessons import.
-
-Modules by concept: ``attention`` (scoring functions), ``masks`` (masks, masked softmax),
-``shapes`` (named-dimension errors), ``plots`` (heatmaps), ``training`` (seeded loop),
-``check`` (learner feedback), ``bench`` (headline numbers), ``grading`` (the grader).
+"""Helper library of the attention course. ``course_lib/README.md`` is the map: ``core/``
+(attention itself), one folder per part of the course (``language/``, ``vision/``, ``hard/``,
+``explain/``), what lessons share (``data/``, ``train/``, ``viz/``), the trained models
+(``checkpoints/``), tooling no lesson imports (``tools/``, ``grading/``), and the modules a
+notebook imports directly: ``check``, ``record``, ``environment``.
 """
 
 __version__ = "0.1.0"

@@ -298,4 +298,4 @@ def load(name: str, retrain: bool = False) -> tuple[nn.Module | None, dict]:
     """Checkpoint ``name`` (eval mode; ``None`` for ``stability_curves``) and its record;
     ``retrain=True`` trains it now. ``record["source"]`` says ``"checkpoint"`` or
     ``"trained now"``."""
-    return store.load(LESSON, name, build, train, retrain)
+    return store.load(LESSON, NAMES, name, build, train, retrain)

@@ -260,4 +260,4 @@ def train(name: str) -> tuple[nn.Module, dict]:
 def load(name: str, retrain: bool = False) -> tuple[nn.Module, dict]:
     """Model ``name`` in eval mode and its record: from ``weights/04_<name>.pt``, or trained
     now if ``retrain``. ``record["source"]`` is ``"checkpoint"`` or ``"trained now"``."""
-    return store.load(LESSON, name, build, train, retrain)
+    return store.load(LESSON, NAMES, name, build, train, retrain)

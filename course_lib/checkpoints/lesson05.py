@@ -148,4 +148,4 @@ def train(name: str) -> tuple[nn.Module, dict]:
 def load(name: str, retrain: bool = False) -> tuple[nn.Module, dict]:
     """Checkpoint ``name`` (eval mode) and its record; ``retrain=True`` trains it now (hours
     for a RAM). ``record["source"]`` says ``"checkpoint"`` or ``"trained now"``."""
-    return store.load(LESSON, name, build, train, retrain)
+    return store.load(LESSON, NAMES, name, build, train, retrain)

@@ -109,11 +109,17 @@ def history_of(info: dict) -> History:
 
 
 def load(
-    lesson: str, name: str, build: Build, train: Train, retrain: bool = False
+    lesson: str,
+    names: Sequence[str],
+    name: str,
+    build: Build,
+    train: Train,
+    retrain: bool = False,
 ) -> tuple[nn.Module | None, dict]:
-    """Checkpoint ``name`` of ``lesson``: the model (eval mode) and its record, read from its
-    file, or trained now if ``retrain``. ``record["source"]`` says ``"checkpoint"`` or
-    ``"trained now"``."""
+    """Checkpoint ``name`` (one of ``names``) of ``lesson``: the model (eval mode) and its
+    record, read from its file, or trained now if ``retrain``. ``record["source"]`` says
+    ``"checkpoint"`` or ``"trained now"``."""
+    check_name(name, names)
     if retrain:
         model, info = train(name)
         source = "trained now"

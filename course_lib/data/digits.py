@@ -34,8 +34,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from course_lib.core.shapes import expect_int, expect_positive_int, expect_shape
-from course_lib.vision.spatial import transform_theta
+from course_lib.core.shapes import expect_int, expect_positive_int, expect_shape, expect_tensor
 
 CACHE_ENV = "ATTENTION_COURSE_CACHE"
 N_DIGITS, N_TEST = 5000, 1000
@@ -130,6 +129,30 @@ def digit_split(split: str = "train", seed: int = 0) -> Digits:
 
 
 # ----------------------------------------------------------------------------- distortions
+
+
+def transform_theta(
+    angle: torch.Tensor,
+    scale: torch.Tensor | float = 1.0,
+    shift_x: torch.Tensor | float = 0.0,
+    shift_y: torch.Tensor | float = 0.0,
+) -> torch.Tensor:
+    """``theta`` (batch, 2, 3) that shows the input rotated by ``angle`` (radians, (batch,)),
+    scaled by ``scale`` and moved by (``shift_x``, ``shift_y``) (normalised units).
+
+    The grid maps *output* points to *input* points, so ``theta`` is the inverse of the
+    transform you see: ``p_in = R(-angle) (p_out - shift) / scale``.
+    """
+    angle = expect_tensor(angle, "angle")
+    if angle.dim() != 1:
+        raise ValueError(f"angle: expected shape (batch,), got {tuple(angle.shape)}")
+    scale, shift_x, shift_y = (
+        torch.as_tensor(v, dtype=angle.dtype).expand_as(angle) for v in (scale, shift_x, shift_y)
+    )  # (batch,) each
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale  # (batch,)
+    row_x = torch.stack([cos, sin, -(cos * shift_x + sin * shift_y)], dim=-1)  # (batch, 3)
+    row_y = torch.stack([-sin, cos, sin * shift_x - cos * shift_y], dim=-1)  # (batch, 3)
+    return torch.stack([row_x, row_y], dim=1)  # (batch, 2, 3)
 
 
 def _rotate(images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

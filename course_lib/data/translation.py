@@ -23,6 +23,10 @@ that the tokens are words a learner can read on an alignment plot.
 Sizes (defaults): 24,000 training, 1,500 validation and 3,000 test pairs, the languages in
 turn, each (language, list) at most once across all splits; plus a ``long`` slice of 600 lists
 of four 6-digit numbers without zero digits, longer than most training inputs.
+
+The task's metrics, shared by lesson 02's GRU models and lesson 03's transformer:
+:func:`sequence_loss`, :func:`translate` (greedy output of any model with ``greedy``),
+:func:`exact_match` and :func:`accuracy_by_length`.
 """
 
 from __future__ import annotations
@@ -286,6 +290,34 @@ def sequence_loss(logits: torch.Tensor, tgt_out: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(), ignore_index=PAD_ID)
 
 
+def training_batches(data: TranslationData, batch_size: int, seed: int = 0):
+    """``batches(epoch)`` for the course's training loops: ``data.train`` shuffled into
+    length-sorted batches, a new order each epoch (epochs 0, 1, ... use seeds ``seed + 1``,
+    ``seed + 2``, ...), each batch as a 1-tuple ``(Batch,)``."""
+
+    def batches(epoch: int) -> Iterator[tuple[Batch]]:
+        return (
+            (b,)
+            for b in iterate_batches(
+                data.train,
+                data.src_vocab,
+                data.tgt_vocab,
+                batch_size,
+                shuffle=True,
+                seed=seed + epoch + 1,
+            )
+        )
+
+    return batches
+
+
+def teacher_forcing_loss(model: nn.Module, batch: Batch) -> torch.Tensor:
+    """The loss of a translation model fed the target's prefix (teacher forcing): ``model(src,
+    src_lengths, tgt_in)`` returns logits (b, T, V) (and attention weights)."""
+    logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in)  # (b, T, V)
+    return sequence_loss(logits, batch.tgt_out)
+
+
 def translate(
     model: nn.Module, pairs: Sequence[Pair], data: TranslationData, batch_size: int = 1024
 ) -> tuple[list[list[str]], list[torch.Tensor | None]]:
@@ -319,6 +351,11 @@ def exact_match(predictions: Sequence[Sequence[str]], pairs: Sequence[Pair]) -> 
     if not pairs:
         raise ValueError("pairs: expected at least one pair")
     return sum(list(p) == list(q.tgt) for p, q in zip(predictions, pairs, strict=True)) / len(pairs)
+
+
+def model_exact_match(model: nn.Module, pairs: Sequence[Pair], data: TranslationData) -> float:
+    """Exact match of ``model``'s greedy translations of ``pairs`` (:func:`translate`)."""
+    return exact_match(translate(model, pairs, data)[0], pairs)
 
 
 def accuracy_by_length(

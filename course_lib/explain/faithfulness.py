@@ -7,7 +7,7 @@
 - **pointing game** (Zhang et al., 2016): is a map's peak inside the object's box?
 
 Shapes: images (batch, C, S, S); patch scores (batch, N) over the ``patch`` x ``patch`` squares
-of :func:`course_lib.vision.vit.patchify` (row-major); maps (batch, S, S); boxes (batch, 4) pixel
+of :func:`course_lib.core.patches.patchify` (row-major); maps (batch, S, S); boxes (batch, 4) pixel
 (x0, y0, x1, y1), pixel i spanning [i, i + 1].
 """
 
@@ -18,10 +18,10 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
+from course_lib.core.patches import patchify
 from course_lib.core.shapes import expect_match, expect_positive_int, expect_shape
 from course_lib.data.digits import ink_box
-from course_lib.vision.captioning import attention_peaks, in_boxes
-from course_lib.vision.vit import patchify
+from course_lib.data.pointing import attention_peaks, in_boxes
 
 
 def patch_scores(maps: torch.Tensor, patch: int) -> torch.Tensor:
@@ -97,7 +97,7 @@ def spearman(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def pointing_hits(maps: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
     """Pointing game: whether each map's peak pixel lies in its box: (batch,) bool.
-    The peak is found by :func:`course_lib.vision.captioning.attention_peaks` (no refinement)."""
+    The peak is found by :func:`course_lib.data.pointing.attention_peaks` (no refinement)."""
     sizes = expect_shape(maps, "batch, S, S2", name="maps")
     expect_shape(boxes, "batch, 4", name="boxes")
     expect_match("maps and boxes batch sizes", {"maps": sizes["batch"], "boxes": len(boxes)})

@@ -7,8 +7,9 @@ are those of :class:`~course_lib.hard.policy_training.PolicyTrainConfig`: optimi
 and warm-up, per-run gradient-norm clipping, baseline kind, reward normalisation, an entropy
 bonus and a softmax temperature, both annealed linearly.
 
-- :func:`bandit_runs`: a softmax policy over the arms of a :class:`~course_lib.hard.reinforce.Bandit`;
-  curves of the exact expected reward and of the probability of the best arm.
+- :func:`bandit_runs`: a softmax policy over the arms of a
+  :class:`~course_lib.hard.reinforce.Bandit`; curves of the exact expected reward and of the
+  probability of the best arm.
 - :func:`gaussian_runs`: a Gaussian policy (fixed std) aiming at a
   :class:`~course_lib.hard.reinforce.GaussianTarget`, like the RAM's location network; curves of the
   distance of the mean to the target. Its score ``(x - mean) / std**2`` is large and
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
+from course_lib.core.shapes import expect_positive_int
 from course_lib.hard.reinforce import (
     Bandit,
     GaussianTarget,
@@ -60,9 +62,7 @@ class ToyRunConfig:
 
     def __post_init__(self) -> None:
         for name in ("runs", "steps", "batch", "anneal_steps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected a positive int, got {value!r}")
+            expect_positive_int(getattr(self, name), name)
         if self.baseline not in BASELINES:
             raise ValueError(f"baseline: expected one of {BASELINES}, got {self.baseline!r}")
         if self.optimizer not in ("sgd", "adam"):

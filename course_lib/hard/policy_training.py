@@ -23,6 +23,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from course_lib.core.shapes import expect_positive_int
 from course_lib.hard.reinforce import PolicyGradient, flat_grad, linear_schedule
 from course_lib.train.loops import Batches, batch_stream
 from course_lib.train.schedules import lr_factor
@@ -53,9 +54,7 @@ class PolicyTrainConfig:
 
     def __post_init__(self) -> None:
         for name in ("steps", "anneal_steps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected a positive int, got {value!r}")
+            expect_positive_int(getattr(self, name), name)
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer: expected 'adam' or 'sgd', got {self.optimizer!r}")
         if not self.lr > 0:
@@ -189,8 +188,7 @@ def policy_gradient_samples(
     REINFORCE term alone, with ``baseline`` ``"learned"`` (the model's, as trained) or
     ``"none"``. Compare ``gradient_variance`` of both to see what the baseline buys.
     """
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 2:
-        raise ValueError(f"repeats: expected an int >= 2, got {repeats!r}")
+    expect_positive_int(repeats, "repeats", minimum=2)
     params = list(model.policy_parameters())
     gen = torch.Generator().manual_seed(seed)
     model.eval()  # no dropout or similar: the only randomness is the policy's samples

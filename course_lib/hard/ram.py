@@ -2,7 +2,7 @@
 
 The model never sees the whole image. At each of ``glimpses`` steps it
 
-1. takes a glimpse (:func:`~course_lib.hard.glimpse.retina`) at location ``l_t`` and encodes it
+1. takes a glimpse (:func:`~course_lib.core.retina.retina`) at location ``l_t`` and encodes it
    with the location (:class:`~course_lib.hard.glimpse.GlimpseNetwork`) -> ``g_t``;
 2. updates its state with a recurrent **core**: ``h_t = core(g_t, h_{t-1})``;
 3. the **location network** turns ``h_t`` into the mean of a Gaussian policy and *samples* the
@@ -34,8 +34,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_lib.core.retina import image_pyramid
 from course_lib.core.shapes import expect_positive_int, expect_shape
-from course_lib.hard.glimpse import GlimpseNetConfig, GlimpseNetwork, image_pyramid
+from course_lib.hard.glimpse import GlimpseNetConfig, GlimpseNetwork
 from course_lib.hard.reinforce import PolicyGradient, gaussian_log_prob
 
 CORES = ("rnn", "gru")

@@ -18,11 +18,9 @@ Shapes: ``src`` (batch, S) token ids, ``memory`` (batch, S, d_mem) encoder state
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
@@ -30,13 +28,10 @@ from course_lib.core.attention import AdditiveScore, GeneralScore, dot_score
 from course_lib.core.masks import masked_softmax, padding_mask
 from course_lib.core.shapes import expect_match, expect_positive_int, expect_shape
 from course_lib.data.translation import (
-    Batch,
-    Pair,
     TranslationData,
-    exact_match,
-    iterate_batches,
-    sequence_loss,
-    translate,
+    model_exact_match,
+    teacher_forcing_loss,
+    training_batches,
 )
 from course_lib.data.vocab import BOS_ID, EOS_ID, PAD_ID
 from course_lib.train.loops import History, fit_stages
@@ -300,32 +295,14 @@ def train_translation(
     """Train ``model`` on ``data.train`` (teacher forcing), reporting validation exact match
     after each epoch; returns the loss and validation history of all stages."""
     config = config or TrainConfig()
-
-    def batches(epoch: int):
-        return (
-            (b,)
-            for b in iterate_batches(
-                data.train,
-                data.src_vocab,
-                data.tgt_vocab,
-                config.batch_size,
-                shuffle=True,
-                seed=config.seed + epoch + 1,  # epochs 0, 1, ... shuffle with seeds 1, 2, ...
-            )
-        )
-
-    def loss_fn(m: Seq2Seq, batch: Batch) -> torch.Tensor:
-        logits, _ = m(batch.src, batch.src_lengths, batch.tgt_in)  # (b, T, V)
-        return sequence_loss(logits, batch.tgt_out)
-
     val = data.val[: config.n_val]
     return fit_stages(
         model,
-        loss_fn,
-        batches,
+        teacher_forcing_loss,
+        training_batches(data, config.batch_size, config.seed),
         config.stages,
         seed=config.seed,
         clip_grad=config.clip_grad,
         desc=desc or "translation",
-        evaluate=lambda m: exact_match(translate(m, val, data)[0], val),
+        evaluate=lambda m: model_exact_match(m, val, data),
     )

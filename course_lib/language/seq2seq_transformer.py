@@ -10,8 +10,8 @@ built from :class:`~course_lib.core.transformer.TransformerBlock`.
   branch (``block.dropout``).
 
 The model has the interface of :class:`course_lib.language.seq2seq.Seq2Seq` (``forward(src,
-src_lengths, tgt_in)`` and ``greedy``), so lesson 02's ``translate``, ``exact_match`` and
-``sequence_loss`` work on it unchanged.
+src_lengths, tgt_in)`` and ``greedy``), so the task's ``translate``, ``exact_match`` and
+``sequence_loss`` (:mod:`course_lib.data.translation`) work on it unchanged.
 
 Shapes: ``src`` (batch, S) ids, ``src_lengths`` (batch,), ``tgt_in`` (batch, T) ids,
 ``memory`` (batch, S, d_model), ``logits`` (batch, T, tgt_vocab), cross-attention ``weights``
@@ -21,7 +21,6 @@ Shapes: ``src`` (batch, S) ids, ``src_lengths`` (batch,), ``tgt_in`` (batch, T) 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -32,15 +31,13 @@ from course_lib.core.masks import causal_mask, padding_mask
 from course_lib.core.positional import SinusoidalPositions, sinusoidal_encoding
 from course_lib.core.shapes import expect_match, expect_positive_int, expect_shape
 from course_lib.core.transformer import MultiHeadAttention, TransformerBlock, TransformerConfig
-from course_lib.data.translation import Batch, Pair, TranslationData, iterate_batches
-from course_lib.language.seq2seq import (
-    BOS_ID,
-    EOS_ID,
-    PAD_ID,
-    exact_match,
-    sequence_loss,
-    translate,
+from course_lib.data.translation import (
+    TranslationData,
+    model_exact_match,
+    teacher_forcing_loss,
+    training_batches,
 )
+from course_lib.data.vocab import BOS_ID, EOS_ID, PAD_ID
 from course_lib.train.loops import StepConfig, StepHistory, train_steps
 
 
@@ -267,37 +264,13 @@ def train_translation_transformer(
     """Teacher-forced training on ``data.train`` (shuffled length-sorted batches, a new order
     every epoch); ``metric`` is the exact match on the first ``n_val`` validation pairs."""
     config = config or TranslationTrainConfig()
-    seed = config.steps.seed
-
-    def batches(epoch: int):
-        return (
-            (b,)
-            for b in iterate_batches(
-                data.train,
-                data.src_vocab,
-                data.tgt_vocab,
-                config.batch_size,
-                shuffle=True,
-                seed=seed + epoch + 1,  # epochs 0, 1, ... shuffle with seeds 1, 2, ...
-            )
-        )
-
-    def loss_fn(m: TranslationTransformer, batch: Batch) -> torch.Tensor:
-        logits, _ = m(batch.src, batch.src_lengths, batch.tgt_in)  # (b, T, V)
-        return sequence_loss(logits, batch.tgt_out)
-
     val = data.val[: config.n_val]
     return train_steps(
         model,
-        loss_fn,
-        batches,
+        teacher_forcing_loss,
+        training_batches(data, config.batch_size, config.steps.seed),
         config.steps,
-        evaluate=lambda m: validation_exact_match(m, val, data),
+        evaluate=lambda m: model_exact_match(m, val, data),
         eval_every=config.eval_every,
         desc=desc,
     )
-
-
-def validation_exact_match(model: nn.Module, pairs: Sequence[Pair], data: TranslationData) -> float:
-    """Exact match of greedy translations of ``pairs`` (lesson 02's ``translate``)."""
-    return exact_match(translate(model, pairs, data)[0], pairs)

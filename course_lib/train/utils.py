@@ -8,11 +8,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from course_lib.core.shapes import expect_int
+
 
 def seed_everything(seed: int) -> torch.Generator:
     """Seed python, numpy and torch; return a ``torch.Generator`` seeded the same way."""
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed: expected an int, got {type(seed).__name__}")
+    expect_int(seed, "seed")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -21,6 +21,7 @@ from torch import nn
 from course_lib.core.attention import AdditiveScore, ScoreFn, attention
 from course_lib.core.shapes import expect_match, expect_positive_int, expect_shape
 from course_lib.data.digits import Canvases
+from course_lib.data.pointing import attention_peaks, in_boxes
 from course_lib.vision.convnets import FeatureGrid, FeatureGridConfig, grid_to_tokens
 
 END, START, PAD = 10, 11, -100  # PAD is cross_entropy's ignore_index
@@ -166,50 +167,13 @@ def sequence_accuracy(tokens: torch.Tensor, labels: torch.Tensor) -> float:
     return sum(p == t for p, t in zip(decoded_digits(tokens), truth, strict=True)) / len(truth)
 
 
-def attention_peaks(maps: torch.Tensor, image_size: int, refine: bool = True) -> torch.Tensor:
-    """Where maps (..., G, G) peak: (x, y) pixels of an ``image_size`` image -> (..., 2).
-
-    The peak is the cell with the largest weight. A cell is ``image_size / G`` px wide, so its
-    centre alone is a coarse answer; with ``refine`` the peak moves to the weighted mean position
-    of the 3x3 cells around it (how pose estimators decode keypoint heatmaps).
-    """
-    sizes = maps.shape
-    if maps.dim() < 2 or sizes[-1] != sizes[-2]:
-        raise ValueError(f"maps: expected (..., G, G), got shape {tuple(sizes)}")
-    g = sizes[-1]
-    flat = maps.reshape(-1, g, g)  # (n, G, G)
-    best = flat.flatten(1).argmax(-1)  # (n,)
-    row, col = (best // g).float(), (best % g).float()  # (n,) the peak cell
-    if refine:
-        offsets = torch.tensor([-1.0, 0.0, 1.0])
-        rows = (row[:, None] + offsets).clamp(0, g - 1)  # (n, 3) neighbour rows (edge: repeated)
-        cols = (col[:, None] + offsets).clamp(0, g - 1)  # (n, 3)
-        valid_r = (row[:, None] + offsets >= 0) & (row[:, None] + offsets <= g - 1)  # (n, 3)
-        valid_c = (col[:, None] + offsets >= 0) & (col[:, None] + offsets <= g - 1)
-        n = torch.arange(len(flat))[:, None, None]
-        window = flat[n, rows.long()[:, :, None], cols.long()[:, None, :]]  # (n, 3, 3)
-        window = window * (valid_r[:, :, None] & valid_c[:, None, :])  # outside the grid: 0
-        total = window.sum((1, 2)).clamp(min=1e-12)  # (n,)
-        row = (window.sum(2) * rows).sum(1) / total  # (n,) weighted mean row
-        col = (window.sum(1) * cols).sum(1) / total  # (n,) weighted mean column
-    cell = image_size / g
-    peaks = torch.stack([(col + 0.5) * cell, (row + 0.5) * cell], dim=-1)  # (n, 2) x, y in px
-    return peaks.reshape(*sizes[:-2], 2)
-
-
-def in_boxes(points: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
-    """Whether each point (..., 2) pixel (x, y) lies in its box (..., 4) pixel
-    (x0, y0, x1, y1), edges included: (...) bool. The test of every pointing game."""
-    x, y = points[..., 0], points[..., 1]
-    return (boxes[..., 0] <= x) & (x <= boxes[..., 2]) & (boxes[..., 1] <= y) & (y <= boxes[..., 3])
-
-
 def pointing_hits(
     tokens: torch.Tensor, maps: torch.Tensor, canvases: Canvases, refine: bool = True
 ) -> tuple[int, int]:
     """Pointing game: for every digit the model emits at step t, is the peak of its attention
-    map (:func:`attention_peaks`) inside the box of the t-th digit (left to right)? Digits
-    emitted past the true count have no box and count as misses. Returns (hits, emitted)."""
+    map (:func:`~course_lib.data.pointing.attention_peaks`) inside the box of the t-th digit
+    (left to right)? Digits emitted past the true count have no box and count as misses.
+    Returns (hits, emitted)."""
     size = canvases.images.shape[-1]
     peaks = attention_peaks(maps, size, refine)  # (n, T, 2)
     steps = torch.arange(peaks.shape[1])  # (T,)

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib.core.shapes import expect_match, expect_positive_int, expect_shape, expect_tensor
+from course_lib.core.shapes import expect_match, expect_positive_int, expect_shape
 
 
 def _check_size(size: object) -> tuple[int, int, int, int]:
@@ -117,30 +117,6 @@ def bilinear_sample(
         weight = (weight * inside).reshape(batch, 1, -1)  # (batch, 1, H_out*W_out); 0 outside
         out = out + weight * values
     return out.reshape(batch, channels, gsz["H_out"], gsz["W_out"])
-
-
-def transform_theta(
-    angle: torch.Tensor,
-    scale: torch.Tensor | float = 1.0,
-    shift_x: torch.Tensor | float = 0.0,
-    shift_y: torch.Tensor | float = 0.0,
-) -> torch.Tensor:
-    """``theta`` (batch, 2, 3) that shows the input rotated by ``angle`` (radians, (batch,)),
-    scaled by ``scale`` and moved by (``shift_x``, ``shift_y``) (normalised units).
-
-    The grid maps *output* points to *input* points, so ``theta`` is the inverse of the
-    transform you see: ``p_in = R(-angle) (p_out - shift) / scale``.
-    """
-    angle = expect_tensor(angle, "angle")
-    if angle.dim() != 1:
-        raise ValueError(f"angle: expected shape (batch,), got {tuple(angle.shape)}")
-    scale, shift_x, shift_y = (
-        torch.as_tensor(v, dtype=angle.dtype).expand_as(angle) for v in (scale, shift_x, shift_y)
-    )  # (batch,) each
-    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale  # (batch,)
-    row_x = torch.stack([cos, sin, -(cos * shift_x + sin * shift_y)], dim=-1)  # (batch, 3)
-    row_y = torch.stack([-sin, cos, sin * shift_x - cos * shift_y], dim=-1)  # (batch, 3)
-    return torch.stack([row_x, row_y], dim=1)  # (batch, 2, 3)
 
 
 def control_points(n: int) -> torch.Tensor:

@@ -1,6 +1,7 @@
-"""ViT-lite (Dosovitskiy et al., 2021) for small grey images: cut the image into patches, embed
-each patch as a token, prepend a learned class token, add learned positions, run transformer
-blocks (:mod:`course_lib.core.transformer`), classify from the class token.
+"""ViT-lite (Dosovitskiy et al., 2021) for small grey images: cut the image into patches
+(:func:`~course_lib.core.patches.patchify`), embed each patch as a token, prepend a learned
+class token, add learned positions, run transformer blocks (:mod:`course_lib.core.transformer`),
+classify from the class token.
 
 Shapes: images (batch, C, H, W); patches (batch, N, C * p * p) with N = (H / p) * (W / p),
 row-major; tokens (batch, 1 + N, d_model); class-token attention (batch, heads, N).
@@ -13,26 +14,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from course_lib.core.patches import patchify
 from course_lib.core.shapes import expect_positive_int, expect_shape
 from course_lib.core.transformer import TransformerBlock, TransformerConfig
-
-
-def patchify(images: torch.Tensor, patch: int) -> torch.Tensor:
-    """Cut (batch, C, H, W) into non-overlapping ``patch`` x ``patch`` squares.
-
-    Returns (batch, N, C * patch * patch): patches in row-major order (left to right, then top
-    to bottom); inside a patch the values are ordered channel, row, column, so this equals
-    ``F.unfold(images, patch, stride=patch).transpose(1, 2)``.
-    """
-    sizes = expect_shape(images, "batch, C, H, W", name="images")
-    expect_positive_int(patch, "patch")
-    for dim in ("H", "W"):
-        if sizes[dim] % patch:
-            raise ValueError(f"images: {dim} = {sizes[dim]} is not a multiple of patch = {patch}")
-    b, c, h, w = images.shape
-    grid = images.reshape(b, c, h // patch, patch, w // patch, patch)  # (b, C, gh, p, gw, p)
-    grid = grid.permute(0, 2, 4, 1, 3, 5)  # (b, gh, gw, C, p, p)
-    return grid.reshape(b, (h // patch) * (w // patch), c * patch * patch)  # (b, N, C*p*p)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,12 @@ import pytest
 import torch
 
 from course_lib.checkpoints import lesson02, store
-from course_lib.data.translation import TranslationConfig, make_translation_data
-from course_lib.language.seq2seq import exact_match, translate
+from course_lib.data.translation import (
+    TranslationConfig,
+    exact_match,
+    make_translation_data,
+    translate,
+)
 from course_lib.train.utils import count_parameters
 
 

@@ -65,11 +65,13 @@ def test_load_reads_or_retrains_and_says_which(weights):
         return trained, {"name": name}
 
     store.write(store.path("05", "lin"), trained, {"name": "lin"})
-    model, info = store.load("05", "lin", build, train)
+    model, info = store.load("05", ("lin",), "lin", build, train)
     assert info == {"name": "lin", "source": "checkpoint"} and not model.training
     assert torch.equal(model.weight, trained.weight) and model is not trained
-    model, info = store.load("05", "lin", build, train, retrain=True)
+    model, info = store.load("05", ("lin",), "lin", build, train, retrain=True)
     assert model is trained and info["source"] == "trained now"
+    with pytest.raises(ValueError, match="name: expected one of"):
+        store.load("05", ("lin",), "conv", build, train)
 
 
 def test_history_of_and_check_name():

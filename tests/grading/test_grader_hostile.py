@@ -285,7 +285,10 @@ print("readable:", found)
 
 def test_calling_the_course_reference_is_rejected(grader, tmp_path):
     direct = "from course_lib.core.masks import masked_softmax\n"
-    alias = "import course_lib.core.attention\nmasked_softmax = course_lib.core.attention.masked_softmax\n"
+    alias = (
+        "import course_lib.core.attention\n"
+        "masked_softmax = course_lib.core.attention.masked_softmax\n"
+    )
     for name, answer in (("direct", direct), ("alias", alias)):
         (tmp_path / name).mkdir()
         result = verdict(grader, tmp_path / name, answer)

@@ -5,9 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course_lib.hard.glimpse import (
-    GlimpseNetConfig,
-    GlimpseNetwork,
+from course_lib.core.retina import (
     RetinaConfig,
     extract_patch,
     glimpse_boxes,
@@ -16,6 +14,7 @@ from course_lib.hard.glimpse import (
     pixel_to_normalized,
     retina,
 )
+from course_lib.hard.glimpse import GlimpseNetConfig, GlimpseNetwork
 
 
 def images(n=3, size=60, seed=0):

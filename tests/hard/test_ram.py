@@ -5,7 +5,8 @@ that is not detached before it is fed back."""
 import pytest
 import torch
 
-from course_lib.hard.glimpse import GlimpseNetConfig, RetinaConfig
+from course_lib.core.retina import RetinaConfig
+from course_lib.hard.glimpse import GlimpseNetConfig
 from course_lib.hard.policy_training import (
     PolicyTrainConfig,
     policy_gradient_samples,

@@ -49,7 +49,7 @@ def test_short_training_copies_unseen_names():
     torch.manual_seed(0)
     model = SlotPointer(PointerConfig(len(data.vocab), d_model=16, heads=4, window=4))
 
-    def batches():
+    def batches(epoch):
         order = list(range(len(data.train)))
         random.Random(len(order)).shuffle(order)
         return (

@@ -91,7 +91,7 @@ def test_short_training_beats_uniform_and_finds_the_rationale():
         fit(
             model,
             loss_fn,
-            lambda: (
+            lambda epoch: (
                 (b,) for b in iterate_sentiment_batches(data.train, data.vocab, 32, shuffle=True)
             ),
             epochs=6,

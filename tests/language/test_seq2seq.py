@@ -3,8 +3,22 @@
 import pytest
 import torch
 
-from course_lib.data.translation import TranslationConfig, make_batch, make_translation_data
-from course_lib.language.seq2seq import EOS_ID, PAD_ID, Decoder, Seq2Seq, Seq2SeqConfig, TrainConfig, config_for_budget, exact_match, train_translation, translate
+from course_lib.data.translation import (
+    TranslationConfig,
+    exact_match,
+    make_batch,
+    make_translation_data,
+    translate,
+)
+from course_lib.data.vocab import EOS_ID, PAD_ID
+from course_lib.language.seq2seq import (
+    Decoder,
+    Seq2Seq,
+    Seq2SeqConfig,
+    TrainConfig,
+    config_for_budget,
+    train_translation,
+)
 from course_lib.train.utils import count_parameters
 
 KINDS = ("none", "additive", "general", "dot")

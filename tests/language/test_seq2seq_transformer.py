@@ -6,8 +6,14 @@ import pytest
 import torch
 
 from course_lib.core.transformer import TransformerConfig
-from course_lib.data.translation import TranslationConfig, make_batch, make_translation_data
-from course_lib.language.seq2seq import exact_match, sequence_loss, translate
+from course_lib.data.translation import (
+    TranslationConfig,
+    exact_match,
+    make_batch,
+    make_translation_data,
+    sequence_loss,
+    translate,
+)
 from course_lib.language.seq2seq_transformer import (
     TranslationTrainConfig,
     TranslationTransformer,

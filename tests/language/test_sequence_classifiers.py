@@ -96,7 +96,7 @@ def test_a_short_fit_learns_order_only_with_positions():
         fit(
             model,
             classification_loss,
-            lambda: classification_batches(tokens, labels, 32, 0),
+            lambda epoch: classification_batches(tokens, labels, 32, 0),
             epochs=6,
             lr=3e-3,
         )

@@ -15,7 +15,7 @@ def test_train_steps_records_the_stats_a_loss_returns_and_takes_adam():
 
     def loss_fn(m, x, y):
         loss = ((m(x)[:, 0] - y) ** 2).mean()
-        return loss, {"half": float(loss) / 2}
+        return loss, {"half": float(loss.detach()) / 2}
 
     config = StepConfig(steps=4, lr=0.1, optimizer="adam", betas=(0.9, 0.999))
     history = train_steps(nn.Linear(1, 1), loss_fn, lambda epoch: data, config)
@@ -72,11 +72,11 @@ def test_bad_configs():
     with pytest.raises(ValueError, match="steps"):
         StepConfig(steps=0)
     with pytest.raises(ValueError, match="decay"):
-        StepConfig(decay="linear")
+        StepConfig(decay="exponential")
     with pytest.raises(ValueError, match="clip_grad"):
         StepConfig(clip_grad=0.0)
     with pytest.raises(ValueError, match="optimizer"):
-        StepConfig(optimizer="adam")
+        StepConfig(optimizer="rmsprop")
     with pytest.raises(ValueError, match="evaluate"):
         train_steps(nn.Linear(1, 1), None, lambda e: [], StepConfig(steps=1), eval_every=5)
     with pytest.raises(ValueError, match="batches"):

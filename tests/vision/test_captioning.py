@@ -5,6 +5,7 @@ import torch
 
 from course_lib.core.attention import AdditiveScore, dot_score
 from course_lib.data.digits import Canvases
+from course_lib.data.pointing import attention_peaks
 from course_lib.vision.captioning import (
     END,
     PAD,
@@ -12,7 +13,6 @@ from course_lib.vision.captioning import (
     CaptionConfig,
     Captioner,
     attend_grid,
-    attention_peaks,
     caption_loss,
     caption_tokens,
     pointing_hits,
@@ -128,7 +128,7 @@ def test_deep_output_reads_tokens_through_a_hidden_layer():
 
 
 def test_in_boxes_includes_the_edges():
-    from course_lib.vision.captioning import in_boxes
+    from course_lib.data.pointing import in_boxes
 
     boxes = torch.tensor([[2.0, 3.0, 6.0, 8.0]]).expand(5, 4)
     points = torch.tensor([[2.0, 3.0], [6.0, 8.0], [4.0, 5.0], [1.9, 5.0], [4.0, 8.1]])

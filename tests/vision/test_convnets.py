@@ -1,10 +1,21 @@
-"""Tests of course_lib.vision.convnets: the CNN, the ST-CNN, parameter matching, the feature grid."""
+"""Tests of course_lib.vision.convnets: the CNN, the ST-CNN, parameter matching, feature grids."""
 
 import pytest
 import torch
 
-from course_lib.vision.convnets import ConvNet, ConvNetConfig, FeatureGrid, FeatureGridConfig, STClassifier, error_rate, grid_to_tokens, matched_convnet, predict, upsample_map
 from course_lib.train.utils import count_parameters
+from course_lib.vision.convnets import (
+    ConvNet,
+    ConvNetConfig,
+    FeatureGrid,
+    FeatureGridConfig,
+    STClassifier,
+    error_rate,
+    grid_to_tokens,
+    matched_convnet,
+    predict,
+    upsample_map,
+)
 from course_lib.vision.spatial import LocalizerConfig
 
 

@@ -1,4 +1,4 @@
-"""Tests of course_lib.vision.spatial: the from-scratch grid and sampler equal torch's, and the STN."""
+"""Tests of course_lib.vision.spatial: the from-scratch grid and sampler equal torch's; the STN."""
 
 import math
 
@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from course_lib.data.digits import transform_theta
 from course_lib.vision.spatial import (
     LocalizerConfig,
     SpatialTransformer,
@@ -15,7 +16,6 @@ from course_lib.vision.spatial import (
     normalized_coords,
     tps_grid,
     tps_map,
-    transform_theta,
 )
 
 SIZES = [(2, 3, 5, 7), (1, 1, 1, 4), (3, 2, 6, 1), (1, 1, 28, 28)]

@@ -4,8 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from course_lib.core.patches import patchify
 from course_lib.core.transformer import TransformerConfig
-from course_lib.vision.vit import VitConfig, VitLite, patchify
+from course_lib.vision.vit import VitConfig, VitLite
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from course_lib.hard.glimpse import RetinaConfig, retina  # noqa: E402
-from course_lib.viz.glimpse_plots import glimpse_explorer, show_glimpse, show_trajectory  # noqa: E402
+from course_lib.core.retina import RetinaConfig, retina
+from course_lib.viz.glimpse_plots import show_glimpse, show_trajectory
+from course_lib.viz.widgets import glimpse_explorer
 
 
 def example(n=3, steps=4):
