@@ -32,16 +32,14 @@ from torch import nn
 
 from course_lib.checkpoints import store
 from course_lib.core.transformer import TransformerConfig
+from course_lib.data.canvases import CanvasConfig, canvas_split, make_canvases
 from course_lib.data.digits import (
     VARIANT_SIZE,
     VARIANTS,
-    CanvasConfig,
     Digits,
-    canvas_split,
     digit_split,
     distort,
     distorted_split,
-    make_canvases,
 )
 from course_lib.train.loops import fit_stages
 from course_lib.train.utils import count_parameters, seed_everything

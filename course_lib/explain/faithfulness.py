@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from course_lib.core.patches import patchify
 from course_lib.core.shapes import expect_match, expect_positive_int, expect_shape
-from course_lib.data.digits import ink_box
+from course_lib.data.canvases import ink_box
 from course_lib.data.pointing import attention_peaks, in_boxes
 
 

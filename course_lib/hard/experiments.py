@@ -26,13 +26,14 @@ from course_lib.core.shapes import expect_positive_int
 from course_lib.hard.reinforce import (
     Bandit,
     GaussianTarget,
+    MovingAverageBaseline,
     categorical_entropy,
     categorical_log_prob,
     gaussian_log_prob,
     linear_schedule,
     reinforce_loss,
-    warmup_factor,
 )
+from course_lib.train.schedules import lr_factor
 
 BASELINES = ("none", "average", "learned")
 DEFAULT_BANDIT, DEFAULT_TARGET = Bandit(), GaussianTarget()
@@ -72,22 +73,31 @@ class ToyRunConfig:
 
 
 class _Runs:
-    """Shared machinery: parameters (runs, d), per-run clipping, optimiser, baselines."""
+    """Shared machinery: parameters (runs, d), per-run clipping, optimiser, baselines.
+
+    The baselines are :class:`~course_lib.hard.reinforce.PolicyGradient`'s, one per run: the
+    ``"average"`` one is a :class:`~course_lib.hard.reinforce.MovingAverageBaseline` per run; a
+    toy policy has no network to predict a ``"learned"`` baseline, so each run learns one number
+    by SGD on the squared error; normalisation divides by each run's running std of advantages.
+    """
 
     def __init__(self, init: torch.Tensor, config: ToyRunConfig) -> None:
         self.config = config
         self.param = init.clone().requires_grad_(True)  # (runs, d)
         opt = torch.optim.SGD if config.optimizer == "sgd" else torch.optim.Adam
         self.opt = opt([self.param], lr=config.lr)
-        self.warm = warmup_factor(config.warmup)
         self.entropy = linear_schedule(*config.entropy, config.anneal_steps)
         self.temperature = linear_schedule(*config.temperature, config.anneal_steps)
-        self.value = torch.zeros(config.runs)  # (runs,) baseline per run
+        self.average = MovingAverageBaseline(0.9, initial=torch.zeros(config.runs))
+        self.value = torch.zeros(config.runs)  # (runs,) the learned baseline of each run
         self.adv_var: torch.Tensor | None = None  # (runs,) running variance of advantages
         self.gen = torch.Generator().manual_seed(config.seed)
 
     def baseline(self) -> torch.Tensor | None:
-        return None if self.config.baseline == "none" else self.value[:, None]  # (runs, 1)
+        kind = self.config.baseline
+        if kind == "none":
+            return None
+        return (self.average() if kind == "average" else self.value)[:, None]  # (runs, 1)
 
     def scale(self, rewards: torch.Tensor) -> torch.Tensor | float:
         """Reward normalisation: each run's running advantage std, (runs * batch,); else 1."""
@@ -102,16 +112,18 @@ class _Runs:
 
     def update_baseline(self, rewards: torch.Tensor) -> None:
         """After the policy step: move each run's baseline towards its batch's rewards."""
-        mean = rewards.mean(1)  # (runs,)
         if self.config.baseline == "average":
-            self.value = 0.9 * self.value + 0.1 * mean
+            self.average.update(rewards)
         elif self.config.baseline == "learned":  # SGD on mean (b - R)^2: grad 2 (b - mean R)
+            mean = rewards.mean(1)  # (runs,)
             self.value = self.value - self.config.baseline_lr * 2 * (self.value - mean)
 
     def step(self, step: int, loss: torch.Tensor) -> torch.Tensor:
         """Backward, clip each run's gradient to ``clip``, step; return the norms (runs,)."""
         for group in self.opt.param_groups:
-            group["lr"] = self.config.lr * self.warm(step)
+            group["lr"] = self.config.lr * lr_factor(
+                step + 1, self.config.steps, self.config.warmup
+            )
         self.opt.zero_grad()
         loss.backward()
         norms = self.param.grad.norm(dim=1)  # (runs,) before clipping

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import torch
 
-from course_lib.core.shapes import expect_positive_int, expect_shape, expect_tensor
+from course_lib.core.shapes import expect_match, expect_positive_int, expect_shape, expect_tensor
 
 
 def _per_step(rewards: torch.Tensor, log_probs: torch.Tensor) -> torch.Tensor:
@@ -136,19 +136,30 @@ def gaussian_entropy(std, dims: int) -> torch.Tensor:
 
 
 class MovingAverageBaseline:
-    """b = exponential moving average of past mean rewards (no parameters, no state input)."""
+    """b = exponential moving average of past mean rewards (no parameters, no state input).
 
-    def __init__(self, momentum: float = 0.9, initial: float = 0.0) -> None:
+    ``initial`` a float: one baseline for the whole batch. ``initial`` a tensor (runs,): one
+    baseline per independent run, each following the mean of its own rewards (runs, batch)."""
+
+    def __init__(self, momentum: float = 0.9, initial: float | torch.Tensor = 0.0) -> None:
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum: expected in [0, 1), got {momentum}")
-        self.momentum, self.value = momentum, float(initial)
+        self.momentum = momentum
+        self.value = initial.clone() if isinstance(initial, torch.Tensor) else float(initial)
 
-    def __call__(self) -> float:
+    def __call__(self) -> float | torch.Tensor:
         return self.value
 
-    def update(self, rewards: torch.Tensor) -> float:
-        """Fold the batch's mean reward in; return the new value."""
-        mean = float(expect_tensor(rewards, "rewards").float().mean())
+    def update(self, rewards: torch.Tensor) -> float | torch.Tensor:
+        """Fold the batch's mean reward in (per run: the mean over the last dimension);
+        return the new value."""
+        rewards = expect_tensor(rewards, "rewards").float()
+        if isinstance(self.value, torch.Tensor):
+            sizes = expect_shape(rewards, "runs, batch", name="rewards")
+            expect_match("runs", {"rewards": sizes["runs"], "baseline": len(self.value)})
+            mean = rewards.mean(-1)  # (runs,)
+        else:
+            mean = float(rewards.mean())
         self.value = self.momentum * self.value + (1 - self.momentum) * mean
         return self.value
 
@@ -222,12 +233,6 @@ def linear_schedule(start: float, end: float, steps: int) -> Callable[[int], flo
     flat."""
     expect_positive_int(steps, "steps")
     return lambda step: start + (end - start) * min(max(step, 0), steps) / steps
-
-
-def warmup_factor(warmup: int) -> Callable[[int], float]:
-    """step -> learning-rate factor rising linearly from 1/warmup to 1 over ``warmup`` steps."""
-    expect_positive_int(warmup, "warmup", minimum=0)
-    return lambda step: 1.0 if warmup == 0 else min(1.0, (step + 1) / warmup)
 
 
 # ------------------------------------------------------------- toy problems, exact gradients

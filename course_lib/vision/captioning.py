@@ -20,7 +20,7 @@ from torch import nn
 
 from course_lib.core.attention import AdditiveScore, ScoreFn, attention
 from course_lib.core.shapes import expect_match, expect_positive_int, expect_shape
-from course_lib.data.digits import Canvases
+from course_lib.data.canvases import Canvases
 from course_lib.data.pointing import attention_peaks, in_boxes
 from course_lib.vision.convnets import FeatureGrid, FeatureGridConfig, grid_to_tokens
 

@@ -24,7 +24,7 @@ from torch import nn
 
 from course_lib.core.shapes import expect_positive_int, expect_shape
 from course_lib.core.transformer import TransformerBlock, TransformerConfig
-from course_lib.data.digits import Canvases
+from course_lib.data.canvases import Canvases
 from course_lib.vision.convnets import FeatureGrid, FeatureGridConfig, grid_to_tokens
 
 NO_OBJECT = 10  # class index of "no digit here"

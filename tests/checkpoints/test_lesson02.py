@@ -13,11 +13,6 @@ from course_lib.data.translation import (
 from course_lib.train.utils import count_parameters
 
 
-@pytest.fixture(scope="module")
-def data():
-    return make_translation_data(TranslationConfig())
-
-
 def test_checkpoints_load_at_equal_size_and_translate(data):
     torch.set_num_threads(1)
     sizes = {}

@@ -1,27 +1,19 @@
 """Lesson 03's shipped checkpoints load, match their configs and do what the lesson says."""
 
 import pytest
-import torch
 
-from course_lib.checkpoints import lesson03 as pt
+from course_lib.checkpoints import lesson03
 from course_lib.data.toys import IGNORE
 from course_lib.data.translation import (
     TranslationConfig,
     exact_match,
-    make_translation_data,
     translate,
 )
 from course_lib.train.utils import count_parameters
 
 
-@pytest.fixture(scope="module")
-def data():
-    torch.set_num_threads(1)
-    return make_translation_data(TranslationConfig())
-
-
 def test_translation_checkpoint_loads_and_translates(data):
-    model, info = pt.load("translation_transformer")
+    model, info = lesson03.load("translation_transformer")
     assert info["source"] == "checkpoint" and not model.training
     assert info["parameters"] == count_parameters(model)
     assert len(info["history"]["loss"]) == info["train_config"]["steps"]["steps"]
@@ -30,15 +22,15 @@ def test_translation_checkpoint_loads_and_translates(data):
 
 
 def test_recall_checkpoints_show_the_reach_of_each_architecture():
-    tokens, labels, distances = pt.recall_data("test")
+    tokens, labels, distances = lesson03.recall_data("test")
     tokens, labels, distances = tokens[:300], labels[:300], distances[:300]
     near, far = (labels != IGNORE) & (distances <= 4), (labels != IGNORE) & (distances > 12)
     sizes = {}
-    for kind in pt.RECALL_KINDS:
-        model, info = pt.load(f"recall_{kind}")
+    for kind in lesson03.RECALL_KINDS:
+        model, info = lesson03.load(f"recall_{kind}")
         assert info["source"] == "checkpoint" and info["kind"] == kind
         sizes[kind] = count_parameters(model)
-        correct = pt.predict(model, tokens) == labels
+        correct = lesson03.predict(model, tokens) == labels
         assert correct[near].float().mean() > 0.95, kind
         far_accuracy = correct[far].float().mean()
         if kind == "cnn":
@@ -49,21 +41,21 @@ def test_recall_checkpoints_show_the_reach_of_each_architecture():
 
 
 def test_checkpoints_refuse_other_data_and_unknown_kinds(monkeypatch):
-    monkeypatch.setattr(pt, "DATA", TranslationConfig(n_train=1, n_val=1, n_test=1, n_long=1))
+    monkeypatch.setattr(lesson03, "DATA", TranslationConfig(n_train=1, n_val=1, n_test=1, n_long=1))
     with pytest.raises(ValueError, match="data_config: the checkpoint was made with"):
-        pt.load("translation_transformer")
+        lesson03.load("translation_transformer")
     with pytest.raises(ValueError, match="name: expected one of"):
-        pt.load("recall_lstm")
+        lesson03.load("recall_lstm")
     with pytest.raises(ValueError, match="split"):
-        pt.recall_data("dev")
+        lesson03.recall_data("dev")
 
 
 def test_stability_curves_match_their_runs_and_show_each_lever():
-    nothing, saved = pt.load("stability_curves")
+    nothing, saved = lesson03.load("stability_curves")
     runs = saved["runs"]
-    assert nothing is None and set(runs) == set(pt.STABILITY_RUNS)
+    assert nothing is None and set(runs) == set(lesson03.STABILITY_RUNS)
     assert saved["source"] == "checkpoint"
-    for name, run in pt.STABILITY_RUNS.items():
+    for name, run in lesson03.STABILITY_RUNS.items():
         assert len(runs[name]["loss"]) == run.steps.steps
     assert (
         runs["warm-up: none"]["metric"][-1] < 0.3 < 0.8 < runs["warm-up: 100 steps"]["metric"][-1]
@@ -73,4 +65,4 @@ def test_stability_curves_match_their_runs_and_show_each_lever():
     drop, no_drop = runs["attention dropout: 0.3"], runs["attention dropout: 0"]
     assert drop["metric"][-1] < no_drop["metric"][-1]  # validation loss
     with pytest.raises(ValueError, match="task"):
-        pt.run_stability(pt.StabilityRun("sorting", 1, pt.StepConfig(steps=1)))
+        lesson03.run_stability(lesson03.StabilityRun("sorting", 1, lesson03.StepConfig(steps=1)))

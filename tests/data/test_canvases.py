@@ -1,13 +1,18 @@
-"""Translated and cluttered digit canvases built on course_lib.data.digits: seeded, the digit is
-where the record says, clutter comes from other digits, bad configs are refused."""
+"""Tests of course_lib.data.canvases: captioning canvases (boxes tight around each digit, left to
+right, cached) and translated and cluttered placements (seeded, the digit is where the record
+says, clutter comes from other digits); bad configs are refused."""
 
 import pytest
 import torch
 
 from course_lib.data.canvases import (
     CLUTTERED,
+    INK,
     TRANSLATED,
+    CanvasConfig,
     PlacementConfig,
+    canvas_split,
+    make_canvases,
     place_digits,
     placed_split,
 )
@@ -80,3 +85,50 @@ def test_bad_configs_name_the_field(digits):
         place_digits(digits, TRANSLATED, seed="0")
     with pytest.raises(ValueError, match="digits.images"):
         place_digits(Digits(torch.zeros(2, 20, 20), torch.zeros(2)), TRANSLATED)
+
+
+def test_canvases_boxes_hold_the_digits_left_to_right(all_digits):
+    config = CanvasConfig()
+    source = Digits(all_digits.images[:300], all_digits.labels[:300])
+    canvases = make_canvases(source, 60, config, seed=5)
+    again = make_canvases(source, 60, config, seed=5)
+    assert torch.equal(canvases.images, again.images) and torch.equal(canvases.boxes, again.boxes)
+    assert canvases.images.shape == (60, 64, 64) and canvases.labels.shape == (60, 3)
+    assert set(canvases.counts.tolist()) <= {2, 3}
+    for i in range(60):
+        count = int(canvases.counts[i])
+        labels, boxes = canvases.labels[i], canvases.boxes[i]
+        assert (labels[:count] >= 0).all() and (labels[count:] == -1).all()
+        covered = torch.zeros(64, 64, dtype=torch.bool)
+        for t in range(count):
+            x0, y0, x1, y1 = boxes[t].int().tolist()
+            assert 0 <= x0 < x1 <= 64 and 0 <= y0 < y1 <= 64
+            inside = canvases.images[i, y0:y1, x0:x1]
+            # tight: ink touches every side of the box
+            assert inside[0].max() > INK and inside[-1].max() > INK
+            assert inside[:, 0].max() > INK and inside[:, -1].max() > INK
+            covered[y0:y1, x0:x1] = True
+            if t:  # left to right, x-ranges at least `gap` apart
+                assert boxes[t, 0] >= boxes[t - 1, 2] + config.gap
+        assert canvases.images[i][~covered].max() <= INK + 0.01  # no ink outside the boxes
+
+
+def test_canvas_config_and_split_validation(cache):
+    with pytest.raises(ValueError, match="min_digits"):
+        CanvasConfig(min_digits=4, max_digits=3)
+    with pytest.raises(ValueError, match="max_height"):
+        CanvasConfig(max_height=80)
+    with pytest.raises(ValueError, match="n"):
+        make_canvases(digit_split("test"), 0)
+    small = canvas_split("test", 20)
+    assert len(small) == 20 and small[:5].images.shape == (5, 64, 64)
+
+
+def test_canvases_index_every_field_at_once():
+    canvases = make_canvases(digit_split("test"), 12, CanvasConfig(), seed=1)
+    assert len(canvases) == 12
+    some = canvases[torch.tensor([3, 0, 7])]
+    assert type(some) is type(canvases) and len(some) == 3
+    assert torch.equal(some.images[1], canvases.images[0])
+    assert torch.equal(some.boxes[2], canvases.boxes[7])
+    assert torch.equal(canvases[2:5].counts, canvases.counts[2:5])

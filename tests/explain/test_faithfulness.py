@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib.data.canvases import TRANSLATED, placed_split
-from course_lib.data.digits import INK, digit_split
+from course_lib.data.canvases import INK, TRANSLATED, placed_split
+from course_lib.data.digits import digit_split
 from course_lib.explain.faithfulness import (
     deletion_curve,
     digit_boxes,

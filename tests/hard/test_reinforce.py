@@ -25,7 +25,6 @@ from course_lib.hard.reinforce import (
     gradient_variance,
     linear_schedule,
     reinforce_loss,
-    warmup_factor,
 )
 
 LOGITS = torch.tensor([0.5, 0.0, -0.5, 0.2])
@@ -182,14 +181,19 @@ def test_running_std_and_moving_average():
         MovingAverageBaseline(1.0)
 
 
+def test_moving_average_per_run_follows_each_runs_rewards():
+    moving = MovingAverageBaseline(0.5, initial=torch.zeros(2))
+    moving.update(torch.tensor([[2.0, 4.0], [0.0, 0.0]]))  # (runs, batch)
+    assert torch.allclose(moving(), torch.tensor([1.5, 0.0]))
+    with pytest.raises(ValueError, match="runs"):
+        moving.update(torch.ones(3, 4))
+
+
 def test_schedules():
     anneal = linear_schedule(1.0, 0.1, 10)
     assert (
         anneal(0) == 1.0 and anneal(5) == pytest.approx(0.55) and anneal(50) == pytest.approx(0.1)
     )
-    warm = warmup_factor(4)
-    assert [warm(s) for s in range(5)] == [0.25, 0.5, 0.75, 1.0, 1.0]
-    assert warmup_factor(0)(0) == 1.0
     with pytest.raises(ValueError, match="steps"):
         linear_schedule(1, 0, 0)
 

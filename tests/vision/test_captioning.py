@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from course_lib.core.attention import AdditiveScore, dot_score
-from course_lib.data.digits import Canvases
+from course_lib.data.canvases import Canvases
 from course_lib.data.pointing import attention_peaks
 from course_lib.vision.captioning import (
     END,

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from course_lib.core.transformer import TransformerConfig
-from course_lib.data.digits import Canvases
+from course_lib.data.canvases import Canvases
 from course_lib.vision.convnets import FeatureGridConfig
 from course_lib.vision.detection import (
     NO_OBJECT,
