@@ -67,17 +67,17 @@ CAPTION_CONFIG = CaptionConfig(
 
 @dataclass(frozen=True)
 class Recipe:
-    """Adam in ``phases`` of (epochs, learning rate) (a step schedule: :func:`fit_stages`);
+    """Adam in ``stages`` of (epochs, learning rate) (a step schedule: :func:`fit_stages`);
     ``batch_size``; ``per_epoch`` fresh training examples per epoch (canvases only)."""
 
-    phases: tuple[tuple[int, float], ...]
+    stages: tuple[tuple[int, float], ...]
     batch_size: int = 64
     per_epoch: int = 0
     seed: int = 0
 
     @property
     def epochs(self) -> int:
-        return sum(n for n, _ in self.phases)
+        return sum(n for n, _ in self.stages)
 
 
 CLASSIFIER_RECIPE = Recipe(((20, 1e-3), (6, 3e-4), (4, 1e-4)))
@@ -239,7 +239,7 @@ def train(name: str) -> tuple[nn.Module, dict]:
         model,
         loss_fn,
         epoch_batches(spec),
-        recipe.phases,
+        recipe.stages,
         seed=recipe.seed,
         evaluate=test_metric(name, recipe.seed),
         desc=name,

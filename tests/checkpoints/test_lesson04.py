@@ -18,7 +18,7 @@ def test_checkpoint_loads_with_its_record(name):
         len(history.loss)
         == len(history.metric)
         == W.Recipe(
-            **{**info["recipe"], "phases": tuple(map(tuple, info["recipe"]["phases"]))}
+            **{**info["recipe"], "stages": tuple(map(tuple, info["recipe"]["stages"]))}
         ).epochs
     )
     assert not model.training
@@ -51,3 +51,10 @@ def test_unknown_names_are_refused():
         W.load("stn_Q")
     with pytest.raises(ValueError, match="name"):
         W.build("resnet")
+
+
+@pytest.mark.parametrize("name", W.NAMES)
+def test_each_checkpoint_was_trained_with_its_specs_recipe(name):
+    _, info = W.load(name)
+    saved = {**info["recipe"], "stages": tuple(map(tuple, info["recipe"]["stages"]))}
+    assert W.Recipe(**saved) == W.SPECS[name].recipe
