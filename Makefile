@@ -3,7 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 KERNEL := attention-course
+# Learners get what the lessons import (make lab); developers add the test and lint tools.
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 GRADEBOOK ?= gradebook.csv
 FEEDBACK ?= feedback
@@ -12,18 +15,27 @@ CHROMIUM := /usr/lib/chromium/chromium
 FONTS := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: install lab test exercises bench grade lint browser-deps slides site
+.PHONY: install install-dev lab test exercises bench grade lint browser-deps slides site
 
-# Create/refresh .venv from the pinned constraints; redone only when the pins change.
+# Create/refresh .venv from the pinned constraints with what the lessons need; redone only when
+# the pins change.
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	$(PIP) -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) \
 		--display-name "Python 3 (attention course)" > /dev/null
 	@touch $(STAMP)
 	@echo "installed .venv with kernel '$(KERNEL)'"
 
+# The developers' tools on top: pytest, nbgrader, Playwright, the reference libraries, ruff.
+$(DEV_STAMP): $(STAMP)
+	$(PIP) -e ".[dev]"
+	@touch $(DEV_STAMP)
+	@echo "installed the test and development tools in .venv"
+
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 lab: install
 	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" \
@@ -38,14 +50,14 @@ browser-deps:
 			--no-install-recommends chromium fonts-dejavu-core > /dev/null; }
 
 # COURSE_REQUIRE_BROWSER=1: a missing browser fails the browser tests instead of skipping them.
-test: install browser-deps
+test: install-dev browser-deps
 	COURSE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest tests notebooks solutions --nbval-lax \
 		--nbval-kernel-name $(KERNEL) --nbval-cell-timeout 300 --timeout 900
 
 exercises: install
 	$(BIN)/python -m course_lib.tools.exercises
 
-bench: install
+bench: install-dev
 	$(BIN)/python -m course_lib.tools.benchmark $(if $(LESSON),--lesson $(LESSON),)
 
 grade: install
@@ -58,6 +70,6 @@ slides: install
 site: install
 	$(BIN)/python -m course_lib.tools.site --out build/site
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check course_lib tests
 	$(BIN)/ruff format --check course_lib tests
