@@ -1,5 +1,6 @@
-"""pytorch-grad-cam, the reference that :mod:`course_lib.explain.gradcam` is checked against (a test
-extra: ``pip install -e ".[test]"``; the lesson runs without it).
+"""pytorch-grad-cam, the reference that :mod:`course_lib.explain.gradcam` is checked against: a
+test extra (``make install-dev``, which ``make test`` runs); ``make lab`` does not install it and
+the lesson runs without it.
 
 pytorch-grad-cam imports ``torchvision.transforms`` (and ``torchvision.ops``) at import time for
 image helpers the course never calls. Where the installed torchvision cannot load its compiled
@@ -12,6 +13,7 @@ runs unchanged. Where torchvision imports, it is used as is.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import types
 
@@ -44,9 +46,14 @@ def _stand_in_torchvision() -> None:
 
 
 def import_grad_cam() -> types.ModuleType:
-    """``pytorch_grad_cam``, importable whether or not torchvision's operators load."""
+    """``pytorch_grad_cam``, importable whether or not torchvision's operators load; an
+    ``ImportError`` that says how to install it where it is not installed."""
+    if importlib.util.find_spec("pytorch_grad_cam") is None:
+        raise ImportError("pytorch-grad-cam is a test extra: `make install-dev` installs it")
     try:
         import torchvision  # noqa: F401
+    except ImportError:  # not installed at all: the stand-in serves as well
+        _stand_in_torchvision()
     except RuntimeError as error:
         if "torchvision::" not in str(error):
             raise

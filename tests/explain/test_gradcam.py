@@ -95,3 +95,16 @@ def test_bad_inputs_name_the_argument():
         GradCAM(model, model.head[1])(torch.rand(1, 1, 28, 28))
     with pytest.raises(ValueError, match=r"target: expected \(2,\)"):
         GradCAM(model, model.features[4])(torch.rand(2, 1, 28, 28), torch.tensor([1]))
+
+
+def test_a_missing_reference_library_says_how_to_install_it(monkeypatch):
+    from course_lib.explain import reference_cams
+
+    real = reference_cams.importlib.util.find_spec
+    monkeypatch.setattr(
+        reference_cams.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "pytorch_grad_cam" else real(name, *a),
+    )
+    with pytest.raises(ImportError, match="make install-dev"):
+        reference_cams.import_grad_cam()

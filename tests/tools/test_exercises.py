@@ -105,3 +105,14 @@ def test_exercises_hold_no_answers_or_hidden_tests(path):
     assert nb == make_exercise(solution)
     n_answers = sum(c.kind == "answer" for c in solution_cells(solution))
     assert text.count("NotImplementedError") >= n_answers
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
+def test_forbidden_references_are_named_with_the_right_pronoun(path):
+    import re
+
+    intro = "".join(load(path)["cells"][0]["source"])
+    sentence = re.search(r"does not accept an answer that calls (.*?) \(the tests use (\w+) ", intro)
+    assert sentence, "the exercise names the references the grader forbids"
+    count = len(re.findall(r"`[^`]+`", sentence[1]))
+    assert sentence[2] == ("it" if count == 1 else "them"), (count, sentence[2])
