@@ -37,7 +37,9 @@ install: $(STAMP)
 
 install-dev: $(DEV_STAMP)
 
+# Learners work in my_work/ (git-ignored): each exercise is copied there once, never overwritten.
 lab: install
+	@$(BIN)/python -m course_lib.tools.exercises --learner-copy
 	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" \
 		--LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb
 

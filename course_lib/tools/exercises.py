@@ -4,6 +4,8 @@ Each answer region (``### BEGIN SOLUTION`` .. ``### END SOLUTION``) becomes a st
 raises ``NotImplementedError``; hidden tests (``### BEGIN HIDDEN TESTS`` ..
 ``### END HIDDEN TESTS``) are removed; outputs and execution counts are cleared.
 ``--check`` reports, without writing, whether ``exercises/`` is up to date.
+``--learner-copy`` (run by ``make lab``) copies each exercise a learner does not have yet into
+``my_work/``, where they work: ``exercises/`` stays the course's pristine copy.
 """
 
 from __future__ import annotations
@@ -79,10 +81,39 @@ def stale(course_dir: Path = COURSE_DIR) -> list[str]:
     return problems
 
 
+#: Where a learner works: ``make lab`` copies each exercise here, and never over their work.
+LEARNER_DIR = "my_work"
+
+
+def learner_copy(course_dir: Path = COURSE_DIR, folder: str = LEARNER_DIR) -> list[Path]:
+    """Copy every exercise that ``folder`` (git-ignored) does not hold yet into it; return the
+    copies made. A learner's notebook there is never overwritten, so their work survives a
+    pull, ``make exercises`` and ``make test`` (which only look at ``exercises/``)."""
+    target = course_dir / folder
+    target.mkdir(exist_ok=True)
+    made = []
+    for exercise in sorted((course_dir / "exercises").glob("*.ipynb")):
+        copy = target / exercise.name
+        if not copy.exists():
+            copy.write_bytes(exercise.read_bytes())
+            made.append(copy)
+    return made
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report stale files")
+    parser.add_argument(
+        "--learner-copy",
+        action="store_true",
+        help=f"copy the exercises a learner does not have yet into {LEARNER_DIR}/",
+    )
     args = parser.parse_args(argv)
+    if args.learner_copy:
+        made = learner_copy()
+        if made:
+            print(f"copied {len(made)} new exercise(s) into {LEARNER_DIR}/: work there")
+        return 0
     if args.check:
         problems = stale()
         for problem in problems:

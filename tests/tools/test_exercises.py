@@ -112,7 +112,27 @@ def test_forbidden_references_are_named_with_the_right_pronoun(path):
     import re
 
     intro = "".join(load(path)["cells"][0]["source"])
-    sentence = re.search(r"does not accept an answer that calls (.*?) \(the tests use (\w+) ", intro)
+    sentence = re.search(
+        r"does not accept an answer that calls (.*?) \(the tests use (\w+) ", intro
+    )
     assert sentence, "the exercise names the references the grader forbids"
     count = len(re.findall(r"`[^`]+`", sentence[1]))
     assert sentence[2] == ("it" if count == 1 else "them"), (count, sentence[2])
+
+
+def test_learner_copy_adds_missing_exercises_and_never_overwrites(tmp_path):
+    from course_lib.tools.exercises import learner_copy
+
+    (tmp_path / "exercises").mkdir()
+    for name in ("01_a.ipynb", "02_b.ipynb"):
+        (tmp_path / "exercises" / name).write_text('{"stub": true}')
+    assert [p.name for p in learner_copy(tmp_path, "mine")] == ["01_a.ipynb", "02_b.ipynb"]
+    (tmp_path / "mine" / "01_a.ipynb").write_text('{"my": "work"}')
+    (tmp_path / "exercises" / "03_c.ipynb").write_text('{"stub": true}')  # a new exercise
+    assert [p.name for p in learner_copy(tmp_path, "mine")] == ["03_c.ipynb"]
+    assert (tmp_path / "mine" / "01_a.ipynb").read_text() == '{"my": "work"}'
+
+
+def test_the_learner_folder_is_ignored_by_git():
+    lines = (COURSE_DIR / ".gitignore").read_text().splitlines()
+    assert "/my_work/" in lines
