@@ -74,6 +74,7 @@ def close(
     """Check ``value`` is a tensor/array of ``expected``'s shape and close to it elementwise."""
     if RECORDER is not None:
         return RECORDER.record("close", name, value, {"atol": atol, "rtol": rtol})
+    _answer_guard(name)
     if value is None:
         _fail(name, "got None: did your function forget to `return`?", hint)
     if not isinstance(value, (torch.Tensor, np.ndarray, float, int)):
@@ -103,6 +104,7 @@ def equal(name: str, value: Any, expected: Any = None, hint: str | None = None) 
     """Check ``value`` equals ``expected`` exactly (ints, bools, strings, integer tensors)."""
     if RECORDER is not None:
         return RECORDER.record("equal", name, value, {})
+    _answer_guard(name)
     got, want = _as_array(value), _as_array(expected)
     if got.shape != want.shape:
         _fail(name, f"expected shape {tuple(want.shape)}, got {tuple(got.shape)}", hint)
@@ -118,6 +120,7 @@ def shape(name: str, value: Any, expected: tuple = (), hint: str | None = None) 
     """Check ``value`` is a tensor of shape ``expected``."""
     if RECORDER is not None:
         return RECORDER.record("shape", name, value, {})
+    _answer_guard(name)
     if not isinstance(value, (torch.Tensor, np.ndarray)):
         _fail(name, f"expected a tensor of shape {tuple(expected)}, got {_describe(value)}", hint)
     if tuple(value.shape) != tuple(expected):
@@ -144,9 +147,212 @@ def raises(
         outcome, message = ("no exception", False), ""
     if RECORDER is not None:
         return RECORDER.record("raises", name, list(outcome), {})
+    _answer_guard(name)
     if outcome[0] != exception.__name__:
         got = outcome[0] if outcome[0] == "no exception" else f"{outcome[0]}: {message}"
         _fail(name, f"expected {exception.__name__} to be raised, got {got}", hint)
     if not outcome[1]:
         _fail(name, f"the error message {message!r} should mention {match!r}", hint)
+    _passed(name)
+
+
+# --------------------------------------------------------------- what the grader will take
+
+#: The names the exercise's set-up cell defined (imports, constants): an answer may use them.
+#: Filled once, after the cell that first imported this module has run (an IPython hook).
+SETUP_NAMES: set[str] | None = None
+
+
+def _remember_setup_names() -> None:
+    """After the cell that imports ``check`` (each exercise's set-up cell), note its names."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def snapshot(result: object = None) -> None:
+        global SETUP_NAMES
+        SETUP_NAMES = {name for name in shell.user_ns if not name.startswith("_")}
+        shell.events.unregister("post_run_cell", snapshot)
+
+    shell.events.register("post_run_cell", snapshot)
+
+
+_remember_setup_names()
+
+
+def _code_objects(obj: Any) -> list:
+    """Every code object of a function, or of the functions of a class, nested ones included."""
+    roots = []
+    if isinstance(obj, type):
+        for value in vars(obj).values():
+            value = getattr(value, "__func__", value)  # staticmethod, classmethod
+            if hasattr(value, "__code__"):
+                roots.append(value.__code__)
+    elif hasattr(obj, "__code__"):
+        roots.append(obj.__code__)
+    codes = []
+    while roots:
+        code = roots.pop()
+        codes.append(code)
+        roots += [c for c in code.co_consts if hasattr(c, "co_code")]
+    return codes
+
+
+def _global_names(codes: list) -> set[str]:
+    import dis
+
+    return {
+        ins.argval
+        for code in codes
+        for ins in dis.get_instructions(code)
+        if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")
+    }
+
+
+def _cell_bindings(filename: str) -> set[str] | None:
+    """The names a cell binds at its top level, from its source (``None`` if unknown)."""
+    import ast
+    import linecache
+
+    source = "".join(linecache.getlines(filename))
+    if not source:
+        return None
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
+def _resolve(dotted: str) -> Any:
+    import importlib
+
+    owner, _, attr = dotted.rpartition(".")
+    try:
+        return getattr(importlib.import_module(owner), attr)
+    except ImportError:  # a method: module.Class.method
+        module, _, cls = owner.rpartition(".")
+        return getattr(getattr(importlib.import_module(module), cls), attr)
+
+
+def answer_problems(answer: Any, forbidden: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """What the grader would hold against ``answer`` (the learner's function or class, or a
+    list of them when an exercise has several answer cells), as sentences: names it uses that
+    its answer cells do not define (the grader runs only the answer cells, after the exercise's
+    set-up cell), and calls of a ``forbidden`` reference."""
+    import builtins
+    import types
+
+    answers = list(answer) if isinstance(answer, (list, tuple)) else [answer]
+    codes, cells, namespace = [], set(), {}
+    for one in answers:
+        mine = _code_objects(one)
+        if not mine:
+            return [f"expected your function or class, got {_describe(one)}"]
+        codes += mine
+        cells.add(mine[0].co_filename)
+        functions = [one] if hasattr(one, "__globals__") else list(vars(one).values())
+        namespace = next((f.__globals__ for f in functions if hasattr(f, "__globals__")), {})
+    bindings = [_cell_bindings(cell) for cell in cells]
+    own = None if any(b is None for b in bindings) else set().union(*bindings)
+    used = _global_names(codes)
+    attributes = {name for code in codes for name in code.co_names}
+    problems = []
+    for name in sorted(used):
+        if name in namespace:
+            value = namespace[name]
+            if own is not None:
+                defined_here = name in own
+            else:
+                code = getattr(value, "__code__", None)
+                defined_here = getattr(code, "co_filename", None) in cells
+            if SETUP_NAMES is not None:
+                in_setup = name in SETUP_NAMES
+            else:  # no IPython: anything but a helper from another cell is fine
+                in_setup = not (
+                    callable(value) and getattr(value, "__module__", None) == "__main__"
+                )
+            if not (defined_here or in_setup):
+                problems.append(
+                    f"`{name}` is defined in another cell: the grader runs only your answer "
+                    "cells, so it will not exist there; move it into the answer cell"
+                )
+        elif not hasattr(builtins, name):
+            problems.append(
+                f"`{name}` is not defined in your answer cells (the grader runs only them, "
+                "after the set-up cell); define it in the answer cell"
+            )
+    for dotted in forbidden:
+        try:
+            reference = _resolve(dotted)
+        except (ImportError, AttributeError):
+            continue
+        owner_name, _, attr = dotted.rpartition(".")
+        for name in used & namespace.keys():
+            value = namespace[name]
+            direct = value is reference
+            via_module = (
+                isinstance(value, types.ModuleType)
+                and value.__name__ == owner_name
+                and attr in attributes
+            )
+            if direct or via_module:
+                problems.append(
+                    f"it calls `{dotted}`, the reference for this exercise: the grader does "
+                    "not accept that; write the computation yourself"
+                )
+                break
+    return problems
+
+
+#: The answer the notebook's checks stand guard over: its names, their namespace, the
+#: forbidden references (set by :func:`answer_cell`; notebooks only).
+_ANSWER: tuple[list[str], dict, tuple[str, ...]] | None = None
+
+
+def _answer_guard(name: str) -> None:
+    """Fail every later check too while the answer would not run under the grader (as the
+    grader's own run of that test would fail), re-checking the answer as it is defined now."""
+    if _ANSWER is None:
+        return
+    names, namespace, forbidden = _ANSWER
+    current = [namespace.get(n) for n in names]
+    if any(c is None for c in current):
+        return
+    problems = answer_problems(current, forbidden)
+    if problems:
+        _fail(name, "; ".join(problems) + " (the grader fails this test too)", None)
+
+
+def answer_cell(
+    name: str, answer: Any, forbidden: tuple[str, ...] | list[str] = (), hint: str | None = None
+) -> None:
+    """Check that ``answer`` will run under the grader as it does here: it uses only what its
+    own answer cell and the exercise's set-up cell define, and calls no ``forbidden``
+    reference (the grader takes only the answer cells from a notebook)."""
+    global _ANSWER
+    problems = answer_problems(answer, forbidden)
+    if RECORDER is not None:
+        return RECORDER.record("answer", name, problems, {})
+    answers = list(answer) if isinstance(answer, (list, tuple)) else [answer]
+    namespace = getattr(answers[0], "__globals__", None)
+    if namespace is None:
+        namespace = next(
+            (f.__globals__ for f in vars(answers[0]).values() if hasattr(f, "__globals__")), {}
+        )
+    _ANSWER = ([a.__name__ for a in answers], namespace, tuple(forbidden))
+    if problems:
+        _fail(name, "; ".join(problems), hint)
     _passed(name)

@@ -71,3 +71,41 @@ def test_recording_mode_records_and_never_compares():
     assert [r[:2] for r in sink.records] == [("close", "c"), ("raises", "r")]
     assert sink.records[0][3] == {"atol": 0.5, "rtol": 1e-4}
     assert sink.records[1][2] == ["ValueError", True]
+
+
+def test_answer_problems_name_what_the_grader_will_not_have():
+    namespace = {"torch": torch}
+    exec(  # an answer cell of its own, and a helper from "another cell" (__main__)
+        compile("def mine(x):\n    return torch.relu(x) + missing_helper(x)\n", "<answer>", "exec"),
+        namespace,
+    )
+    problems = check.answer_problems(namespace["mine"])
+    assert (
+        len(problems) == 1 and "`missing_helper` is not defined in your answer cells" in problems[0]
+    )
+
+
+def test_answer_problems_name_a_forbidden_reference_called_directly_or_through_its_module():
+    import torch.nn.functional as F
+
+    namespace = {"F": F, "softmax_ref": torch.softmax}
+    source = "def a(x):\n    return F.softmax(x, -1)\ndef b(x):\n    return softmax_ref(x, -1)\n"
+    exec(compile(source, "<answer>", "exec"), namespace)
+    for name, dotted in (("a", "torch.nn.functional.softmax"), ("b", "torch.softmax")):
+        problems = check.answer_problems(namespace[name], [dotted])
+        assert any(dotted in p and "reference" in p for p in problems), (name, problems)
+    assert check.answer_problems(namespace["a"], ["torch.softmax"]) == []
+
+
+def test_answer_cell_flags_in_the_notebook_and_records_under_the_grader():
+    namespace = {"torch": torch}
+    exec(compile("def good(x):\n    return torch.relu(x)\n", "<answer>", "exec"), namespace)
+    check.answer_cell("stands alone", namespace["good"])  # passes: prints a tick
+    exec(compile("def bad(x):\n    return helper(x)\n", "<answer2>", "exec"), namespace)
+    with pytest.raises(CheckFailed, match="helper"):
+        check.answer_cell("stands alone", namespace["bad"])
+    with pytest.raises(CheckFailed, match="helper"):  # later checks fail too, as in the grader
+        check.equal("later", 1, expected=1)
+    exec(compile("def bad(x):\n    return x\n", "<answer3>", "exec"), namespace)
+    check.equal("later", 1, expected=1)  # fixed and re-defined: the guard lifts
+    check._ANSWER = None
