@@ -57,6 +57,19 @@ def _as_array(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
+def differing_entries(got: np.ndarray, want: np.ndarray, show: int = 3) -> str:
+    """Which entries of two same-shape arrays differ: how many, and where the first few are
+    with the value there (never the expected value: the tests may be hidden)."""
+    if not got.shape:
+        return f"got {got.item()!r}, not the expected value"
+    wrong = np.argwhere(got != want)  # (n_wrong, ndim)
+    first = ", ".join(
+        f"{tuple(int(i) for i in index)} (you have {got[tuple(index)].item()!r})"
+        for index in wrong[:show]
+    )
+    return f"{len(wrong)} of {got.size} entries are not the expected ones, first at {first}"
+
+
 def _describe(value: Any) -> str:
     if isinstance(value, (torch.Tensor, np.ndarray)):
         return f"{type(value).__name__} of shape {tuple(value.shape)}, dtype {value.dtype}"
@@ -73,7 +86,7 @@ def close(
 ) -> None:
     """Check ``value`` is a tensor/array of ``expected``'s shape and close to it elementwise."""
     if RECORDER is not None:
-        return RECORDER.record("close", name, value, {"atol": atol, "rtol": rtol})
+        return RECORDER.record("close", name, value, {"atol": atol, "rtol": rtol, "hint": hint})
     _answer_guard(name)
     if value is None:
         _fail(name, "got None: did your function forget to `return`?", hint)
@@ -103,7 +116,7 @@ def close(
 def equal(name: str, value: Any, expected: Any = None, hint: str | None = None) -> None:
     """Check ``value`` equals ``expected`` exactly (ints, bools, strings, integer tensors)."""
     if RECORDER is not None:
-        return RECORDER.record("equal", name, value, {})
+        return RECORDER.record("equal", name, value, {"hint": hint})
     _answer_guard(name)
     got, want = _as_array(value), _as_array(expected)
     if got.shape != want.shape:
@@ -111,15 +124,14 @@ def equal(name: str, value: Any, expected: Any = None, hint: str | None = None) 
     if got.dtype.kind != want.dtype.kind:
         _fail(name, f"expected dtype kind {want.dtype}, got {got.dtype}", hint)
     if not np.array_equal(got, want):
-        wrong = int((got != want).sum()) if got.shape else 1
-        _fail(name, f"{wrong} of {max(got.size, 1)} entries are not the expected ones", hint)
+        _fail(name, differing_entries(got, want), hint)
     _passed(name)
 
 
 def shape(name: str, value: Any, expected: tuple = (), hint: str | None = None) -> None:
     """Check ``value`` is a tensor of shape ``expected``."""
     if RECORDER is not None:
-        return RECORDER.record("shape", name, value, {})
+        return RECORDER.record("shape", name, value, {"hint": hint})
     _answer_guard(name)
     if not isinstance(value, (torch.Tensor, np.ndarray)):
         _fail(name, f"expected a tensor of shape {tuple(expected)}, got {_describe(value)}", hint)
@@ -146,7 +158,7 @@ def raises(
     else:
         outcome, message = ("no exception", False), ""
     if RECORDER is not None:
-        return RECORDER.record("raises", name, list(outcome), {})
+        return RECORDER.record("raises", name, list(outcome), {"hint": hint})
     _answer_guard(name)
     if outcome[0] != exception.__name__:
         got = outcome[0] if outcome[0] == "no exception" else f"{outcome[0]}: {message}"
@@ -345,7 +357,7 @@ def answer_cell(
     global _ANSWER
     problems = answer_problems(answer, forbidden)
     if RECORDER is not None:
-        return RECORDER.record("answer", name, problems, {})
+        return RECORDER.record("answer", name, problems, {"hint": hint})
     answers = list(answer) if isinstance(answer, (list, tuple)) else [answer]
     namespace = getattr(answers[0], "__globals__", None)
     if namespace is None:

@@ -69,7 +69,7 @@ def test_recording_mode_records_and_never_compares():
     finally:
         check.RECORDER = None
     assert [r[:2] for r in sink.records] == [("close", "c"), ("raises", "r")]
-    assert sink.records[0][3] == {"atol": 0.5, "rtol": 1e-4}
+    assert sink.records[0][3] == {"atol": 0.5, "rtol": 1e-4, "hint": None}
     assert sink.records[1][2] == ["ValueError", True]
 
 
@@ -109,3 +109,25 @@ def test_answer_cell_flags_in_the_notebook_and_records_under_the_grader():
     exec(compile("def bad(x):\n    return x\n", "<answer3>", "exec"), namespace)
     check.equal("later", 1, expected=1)  # fixed and re-defined: the guard lifts
     check._ANSWER = None
+
+
+def test_equal_says_where_the_entries_differ_without_the_expected_values():
+    with pytest.raises(CheckFailed) as failed:
+        check.equal("ids", torch.tensor([[1, 2], [3, 4]]), expected=torch.tensor([[1, 9], [8, 4]]))
+    message = str(failed.value)
+    assert "2 of 4 entries are not the expected ones, first at (0, 1) (you have 2)" in message
+    assert "(1, 0) (you have 3)" in message and "9" not in message and "8" not in message
+    with pytest.raises(CheckFailed, match="got 5, not the expected value"):
+        check.equal("count", 5, expected=6)
+
+
+def test_the_grader_compares_equal_values_the_same_way():
+    from course_lib.grading.compare import compare
+    from course_lib.grading.runner import encode
+
+    problem = compare("equal", {}, encode(torch.tensor([1, 2, 3])), encode(torch.tensor([1, 0, 3])))
+    assert problem == "1 of 3 entries are not the expected ones, first at (1,) (you have 2)"
+    assert compare("answer", {}, encode(["`h` is defined in another cell"]), encode([])) == (
+        "`h` is defined in another cell"
+    )
+    assert compare("answer", {}, encode([]), encode([])) is None

@@ -10,6 +10,8 @@ import base64
 
 import numpy as np
 
+from ..check import differing_entries
+
 _DTYPES = {"b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8"}
 _MAX_ELEMENTS = 2**24
 
@@ -54,7 +56,7 @@ def compare(kind: str, params: dict, learner: dict, reference: dict) -> str | No
                 return _shape_problem(got, want)
             if got.dtype.kind != want.dtype.kind:
                 return f"expected dtype kind {want.dtype}, got {got.dtype}"
-            return None if np.array_equal(got, want) else "not the expected values"
+            return None if np.array_equal(got, want) else differing_entries(got, want)
         if kind == "raises" and got != want:
             raised = got[0] if isinstance(got, list) and got else got
             return f"expected {want[0]} with the right message, got {raised}"

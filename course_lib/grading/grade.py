@@ -189,7 +189,8 @@ class Grader:
                     ref["kind"], ref.get("params") or {}, mine.get("value"), ref["value"]
                 )
                 if problem:
-                    problems.append(f"{name}: {problem}")
+                    hint = (ref.get("params") or {}).get("hint")  # the course's, not the learner's
+                    problems.append(f"{name}: {problem}" + (f" — Hint: {hint}" if hint else ""))
             result["tests"].append(
                 _test(test, not problems, "; ".join(problems)[:1000] or "passed")
             )

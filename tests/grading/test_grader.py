@@ -337,3 +337,18 @@ def test_cli_usage_errors_exit_nonzero(tmp_path):
     assert run_cli(tmp_path / "missing.ipynb").returncode == 2
     assert run_cli(COURSE_DIR / "exercises", "--exercise", "nope").returncode == 2
     assert run_cli(COURSE_DIR / "exercises", "--jobs", "0").returncode == 2
+
+
+def test_a_failed_check_carries_the_courses_hint_not_the_learners(grader, tmp_path):
+    lying_hint = (
+        "from course_lib import check\n"
+        "_close = check.close\n"
+        "check.close = lambda *a, **k: _close(*a, **{**k, 'hint': 'all is fine'})\n"
+    )
+    path = submission(
+        tmp_path, "01_masked_softmax", {"masked_softmax_answer": lying_hint + WRONG_MASKED}
+    )
+    first = grade_one(grader, path)["tests"][0]
+    assert not first["passed"]
+    assert "Hint: Give masked positions a score of -inf before the softmax." in first["message"]
+    assert "all is fine" not in first["message"]
