@@ -23,6 +23,8 @@ import torch
 #: The names of the check functions whose ``expected`` argument the grader strips,
 #: mapped to the position of that argument.
 EXPECTED_ARG = {"close": 2, "equal": 2, "shape": 2}
+#: Keyword arguments computed from the reference, stripped with ``expected`` in a learner's run.
+REFERENCE_KWARGS = ("expected", "mistakes")
 
 
 class CheckFailed(AssertionError):
@@ -76,6 +78,51 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
+def _close_problem(value: Any, expected: Any, atol: float, rtol: float) -> str | None:
+    """Why ``value`` is not ``expected`` within ``atol + rtol * |expected|`` (None: it is)."""
+    if value is None:
+        return "got None: did your function forget to `return`?"
+    if not isinstance(value, (torch.Tensor, np.ndarray, float, int)):
+        return f"expected a tensor, got {_describe(value)}"
+    got, want = _as_array(value), _as_array(expected)
+    if got.shape != want.shape:
+        return f"expected shape {tuple(want.shape)}, got {tuple(got.shape)}"
+    if not np.issubdtype(got.dtype, np.number):
+        return f"expected numbers, got dtype {got.dtype}"
+    nan = np.isnan(got) & ~np.isnan(want)
+    if nan.any():
+        return f"your result has NaN in {int(nan.sum())} of {got.size} places"
+    diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
+    bad = diff > atol + rtol * np.abs(want.astype(np.float64))
+    if bad.any():
+        where = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape))
+        return (
+            f"{int(bad.sum())} of {got.size} values differ from the expected ones; the "
+            f"largest difference is {float(diff.max()):.3g} at index {where}"
+        )
+    return None
+
+
+def _equal_problem(value: Any, expected: Any) -> str | None:
+    """Why ``value`` is not exactly ``expected`` (None: it is)."""
+    got, want = _as_array(value), _as_array(expected)
+    if got.shape != want.shape:
+        return f"expected shape {tuple(want.shape)}, got {tuple(got.shape)}"
+    if got.dtype.kind != want.dtype.kind:
+        return f"expected dtype kind {want.dtype}, got {got.dtype}"
+    if not np.array_equal(got, want):
+        return differing_entries(got, want)
+    return None
+
+
+def _diagnosed(problem: str, matches: Callable[[Any], bool], mistakes: dict | None) -> str:
+    """``problem``, naming the common mistake whose result the learner's value is, if any."""
+    for label, wrong in (mistakes or {}).items():
+        if matches(wrong):
+            return f"{problem}. That is exactly what {label} gives"
+    return problem
+
+
 def close(
     name: str,
     value: Any,
@@ -83,48 +130,47 @@ def close(
     atol: float = 1e-5,
     rtol: float = 1e-4,
     hint: str | None = None,
+    mistakes: dict[str, Any] | None = None,
 ) -> None:
-    """Check ``value`` is a tensor/array of ``expected``'s shape and close to it elementwise."""
+    """Check ``value`` is a tensor/array of ``expected``'s shape and close to it elementwise.
+
+    ``mistakes`` maps a common mistake (``"forgetting to divide by sqrt(d)"``) to the value it
+    would give, computed inline like ``expected``: a wrong value that is one of them is named
+    as that mistake, and then the fixed ``hint`` is not shown (it might point elsewhere)."""
     if RECORDER is not None:
-        return RECORDER.record("close", name, value, {"atol": atol, "rtol": rtol, "hint": hint})
+        params = {"atol": atol, "rtol": rtol, "hint": hint}
+        if mistakes:
+            params["mistakes"] = mistakes
+        return RECORDER.record("close", name, value, params)
     _answer_guard(name)
-    if value is None:
-        _fail(name, "got None: did your function forget to `return`?", hint)
-    if not isinstance(value, (torch.Tensor, np.ndarray, float, int)):
-        _fail(name, f"expected a tensor, got {_describe(value)}", hint)
-    got, want = _as_array(value), _as_array(expected)
-    if got.shape != want.shape:
-        _fail(name, f"expected shape {tuple(want.shape)}, got {tuple(got.shape)}", hint)
-    if not np.issubdtype(got.dtype, np.number):
-        _fail(name, f"expected numbers, got dtype {got.dtype}", hint)
-    nan = np.isnan(got) & ~np.isnan(want)
-    if nan.any():
-        _fail(name, f"your result has NaN in {int(nan.sum())} of {got.size} places", hint)
-    diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
-    bad = diff > atol + rtol * np.abs(want.astype(np.float64))
-    if bad.any():
-        where = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape))
-        _fail(
-            name,
-            f"{int(bad.sum())} of {got.size} values differ from the expected ones; the "
-            f"largest difference is {float(diff.max()):.3g} at index {where}",
-            hint,
+    problem = _close_problem(value, expected, atol, rtol)
+    if problem:
+        diagnosis = _diagnosed(
+            problem, lambda wrong: _close_problem(value, wrong, atol, rtol) is None, mistakes
         )
+        _fail(name, diagnosis, hint if diagnosis == problem else None)
     _passed(name)
 
 
-def equal(name: str, value: Any, expected: Any = None, hint: str | None = None) -> None:
-    """Check ``value`` equals ``expected`` exactly (ints, bools, strings, integer tensors)."""
+def equal(
+    name: str,
+    value: Any,
+    expected: Any = None,
+    hint: str | None = None,
+    mistakes: dict[str, Any] | None = None,
+) -> None:
+    """Check ``value`` equals ``expected`` exactly (ints, bools, strings, integer tensors);
+    ``mistakes`` as for :func:`close`."""
     if RECORDER is not None:
-        return RECORDER.record("equal", name, value, {"hint": hint})
+        params = {"hint": hint, **({"mistakes": mistakes} if mistakes else {})}
+        return RECORDER.record("equal", name, value, params)
     _answer_guard(name)
-    got, want = _as_array(value), _as_array(expected)
-    if got.shape != want.shape:
-        _fail(name, f"expected shape {tuple(want.shape)}, got {tuple(got.shape)}", hint)
-    if got.dtype.kind != want.dtype.kind:
-        _fail(name, f"expected dtype kind {want.dtype}, got {got.dtype}", hint)
-    if not np.array_equal(got, want):
-        _fail(name, differing_entries(got, want), hint)
+    problem = _equal_problem(value, expected)
+    if problem:
+        diagnosis = _diagnosed(
+            problem, lambda wrong: _equal_problem(value, wrong) is None, mistakes
+        )
+        _fail(name, diagnosis, hint if diagnosis == problem else None)
     _passed(name)
 
 

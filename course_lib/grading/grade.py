@@ -176,7 +176,7 @@ class Grader:
             )
         result["detail"] = "; ".join(notes)
         for test in exercise.tests:
-            problems = []
+            problems, hints, diagnosed = [], [], False
             for (cell, name), ref in reference.records.items():
                 if cell != test.grade_id:
                     continue
@@ -184,13 +184,19 @@ class Grader:
                 if mine is None:
                     why = outcome.errors.get(cell) or outcome.detail or "the check did not run"
                     problems.append(f"{name}: no value was checked ({why})")
+                    hints.append(None)
                     continue
-                problem = compare(
-                    ref["kind"], ref.get("params") or {}, mine.get("value"), ref["value"]
-                )
+                params = ref.get("params") or {}
+                problem = compare(ref["kind"], params, mine.get("value"), ref["value"])
                 if problem:
-                    hint = (ref.get("params") or {}).get("hint")  # the course's, not the learner's
-                    problems.append(f"{name}: {problem}" + (f" — Hint: {hint}" if hint else ""))
+                    named = _diagnosis(ref["kind"], params, mine)
+                    diagnosed = diagnosed or named is not None
+                    problems.append(f"{name}: {problem}" + (f". {named}" if named else ""))
+                    hints.append(params.get("hint"))  # the course's, never the learner's
+            if not diagnosed:  # a fixed hint only where no common mistake was recognised
+                problems = [
+                    p + (f" — Hint: {h}" if h else "") for p, h in zip(problems, hints, strict=True)
+                ]
             result["tests"].append(
                 _test(test, not problems, "; ".join(problems)[:1000] or "passed")
             )
@@ -243,6 +249,18 @@ class Grader:
 
 def _contains(folder: Path, path: Path) -> bool:
     return path == folder or folder in path.parents
+
+
+def _diagnosis(kind: str, params: dict, mine: dict) -> str | None:
+    """The common mistake (recorded by the solution's run) whose value the learner's is, as
+    the notebook words it; ``None`` if none is."""
+    for label, wrong in (params.get("mistakes") or {}).items():
+        try:
+            if compare(kind, params, mine.get("value"), wrong) is None:
+                return f"That is exactly what {label} gives"
+        except ValueError:  # a mistake's value the solution could not record
+            continue
+    return None
 
 
 def _test(test: Cell, passed: bool, message: str) -> dict:

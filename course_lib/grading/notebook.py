@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..check import EXPECTED_ARG
+from ..check import EXPECTED_ARG, REFERENCE_KWARGS
 
 
 class InvalidNotebook(ValueError):
@@ -111,7 +111,11 @@ def submitted_answers(nb: dict, answer_cells: list[Cell]) -> tuple[dict[str, str
 
 
 class _StripExpected(ast.NodeTransformer):
-    """Remove the ``expected`` argument of every ``check.<fn>(...)`` call."""
+    """Remove the ``expected`` argument (and the other ``REFERENCE_KWARGS`` not in ``keep``) of
+    every ``check.<fn>(...)`` call."""
+
+    def __init__(self, keep: tuple[str, ...] = ()) -> None:
+        self.drop = set(REFERENCE_KWARGS) - set(keep)
 
     def visit_Call(self, node: ast.Call) -> ast.Call:
         self.generic_visit(node)
@@ -124,13 +128,14 @@ class _StripExpected(ast.NodeTransformer):
         ):
             position = EXPECTED_ARG[func.attr]
             node.args = node.args[:position]
-            node.keywords = [kw for kw in node.keywords if kw.arg != "expected"]
+            node.keywords = [kw for kw in node.keywords if kw.arg not in self.drop]
         return node
 
 
-def strip_expected(source: str) -> str:
-    """Test-cell source without the expected values, for running in the learner's process."""
-    tree = _StripExpected().visit(ast.parse(source))
+def strip_expected(source: str, keep: tuple[str, ...] = ()) -> str:
+    """Test-cell source without the expected values (and the values of common mistakes, unless
+    ``keep`` says so: the solution's own run records them), for running in a graded process."""
+    tree = _StripExpected(keep).visit(ast.parse(source))
     return ast.unparse(ast.fix_missing_locations(tree))
 
 
@@ -146,7 +151,7 @@ def _expected_args(tree: ast.AST) -> list[ast.expr]:
             and func.value.id == "check"
             and func.attr in EXPECTED_ARG
         ):
-            found += [kw.value for kw in call.keywords if kw.arg == "expected"]
+            found += [kw.value for kw in call.keywords if kw.arg in REFERENCE_KWARGS]
             found += call.args[EXPECTED_ARG[func.attr] : EXPECTED_ARG[func.attr] + 1]
     return found
 
@@ -192,7 +197,7 @@ def build_program(
         source = cell.source
         if cell.kind == "answer" and answers is not None:
             source = answers.get(cell.grade_id, "")
-        elif cell.kind == "test":
-            source = strip_expected(source)
+        elif cell.kind == "test":  # the solution's run keeps the mistakes' values to record
+            source = strip_expected(source, keep=("mistakes",) if answers is None else ())
         cells.append({"kind": cell.kind, "id": cell.grade_id, "source": source})
     return {"cells": cells, "forbidden": list(forbidden)}

@@ -5,6 +5,9 @@ import copy
 import json
 from pathlib import Path
 
+import nbformat
+from nbclient import NotebookClient
+
 COURSE_DIR = Path(__file__).resolve().parents[2]
 SOLUTIONS = sorted((COURSE_DIR / "solutions").glob("*.ipynb"))
 EXERCISES = sorted((COURSE_DIR / "exercises").glob("*.ipynb"))
@@ -33,3 +36,21 @@ def submission(
     path = tmp_path / f"{name or exercise}.ipynb"
     path.write_text(json.dumps(nb))
     return path
+
+
+def notebook_verdicts(path) -> dict[str, str | None]:
+    """grade_id of each test cell -> the error it showed when run in a kernel (None: passed)."""
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(
+        nb, kernel_name="attention-course", allow_errors=True, timeout=120,
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()  # fmt: skip
+    verdicts = {}
+    for cell in nb.cells:
+        grade = cell.get("metadata", {}).get("nbgrader", {})
+        if grade.get("grade"):
+            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            verdicts[grade["grade_id"]] = (
+                f"{errors[0]['ename']}: {errors[0]['evalue']}" if errors else None
+            )
+    return verdicts

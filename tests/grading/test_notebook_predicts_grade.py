@@ -7,11 +7,9 @@ way round, and both messages name the same cause."""
 
 import json
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
-from tests.grading.helpers import submission
+from tests.grading.helpers import notebook_verdicts, submission
 
 HELPER_CELL = """
 def zero_nan(x):
@@ -48,24 +46,6 @@ def with_helper_cell(nb: dict) -> None:
              "outputs": [],
              "execution_count": None},
     )  # fmt: skip
-
-
-def notebook_verdicts(path) -> dict[str, str | None]:
-    """grade_id of each test cell -> the error it showed when run in a kernel (None: passed)."""
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(
-        nb, kernel_name="attention-course", allow_errors=True, timeout=120,
-        resources={"metadata": {"path": str(path.parent)}},
-    ).execute()  # fmt: skip
-    verdicts = {}
-    for cell in nb.cells:
-        grade = cell.get("metadata", {}).get("nbgrader", {})
-        if grade.get("grade"):
-            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-            verdicts[grade["grade_id"]] = (
-                f"{errors[0]['ename']}: {errors[0]['evalue']}" if errors else None
-            )
-    return verdicts
 
 
 CASES = {
