@@ -2,7 +2,8 @@
 (attention itself), one folder per part of the course (``language/``, ``vision/``, ``hard/``,
 ``explain/``), what lessons share (``data/``, ``train/``, ``viz/``), the trained models
 (``checkpoints/``), tooling no lesson imports (``tools/``, ``grading/``), and the modules a
-notebook imports directly: ``check``, ``record``, ``environment``.
+notebook or an exercise imports directly: ``check``, ``common_mistakes``, ``record``,
+``environment``.
 """
 
 __version__ = "0.1.0"

@@ -92,6 +92,12 @@ def _close_problem(value: Any, expected: Any, atol: float, rtol: float) -> str |
     nan = np.isnan(got) & ~np.isnan(want)
     if nan.any():
         return f"your result has NaN in {int(nan.sum())} of {got.size} places"
+    number = np.isnan(want) & ~np.isnan(got)  # as in the grader: NaN must stay NaN ("no data")
+    if number.any():
+        return (
+            f"your result has a number in {int(number.sum())} of {got.size} places "
+            "where NaN was expected"
+        )
     diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
     bad = diff > atol + rtol * np.abs(want.astype(np.float64))
     if bad.any():

@@ -24,6 +24,11 @@ def test_passing_checks_print_a_tick(capsys):
         (None, torch.zeros(2), r"got None: did your function forget to `return`\?"),
         (torch.tensor([1.0, float("nan")]), torch.tensor([1.0, 2.0]), r"NaN in 1 of 2 places"),
         (
+            torch.tensor([1.0, 0.0]),
+            torch.tensor([1.0, float("nan")]),
+            r"a number in 1 of 2 places where NaN was expected",
+        ),
+        (
             torch.tensor([1.0, 2.5, 3.0]),
             torch.tensor([1.0, 2.0, 3.0]),
             r"1 of 3 values differ .* largest difference is 0.5 at index \(1,\)",
@@ -36,6 +41,19 @@ def test_close_failures_say_what_was_expected(value, expected, message):
         check.close("name", value, expected=expected, hint="a hint")
     assert "Hint: a hint" in str(info.value)
     assert "2.0" not in str(info.value).split("largest")[0]  # the expected values are not shown
+
+
+def test_a_mistake_with_nan_is_named_only_where_the_value_has_nan_too():
+    overflow = {"overflowing": torch.tensor([float("nan"), 0.0])}  # NaN is no wildcard
+    with pytest.raises(CheckFailed) as info:
+        check.close(
+            "n", torch.tensor([0.5, 0.0]), expected=torch.ones(2), hint="h", mistakes=overflow
+        )
+    assert "overflowing" not in str(info.value) and "Hint: h" in str(info.value)
+    with pytest.raises(CheckFailed, match="That is exactly what overflowing gives"):
+        check.close(
+            "n", torch.tensor([float("nan"), 0.0]), expected=torch.ones(2), mistakes=overflow
+        )
 
 
 def test_other_failures():

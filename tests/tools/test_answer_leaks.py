@@ -165,3 +165,17 @@ def test_the_leak_check_finds_a_renamed_copy_and_ignores_other_code():
     assert leaks(answer, [copy])
     assert not leaks(answer, ["s = a @ b.transpose(-2, -1) / math.sqrt(d)\nprint(s)\nw = s.exp()"])
     assert leaks(answer, [copy.replace("\n", "\n# a comment\n")])  # comments do not hide it
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_the_exercise_itself_shows_no_answer_outside_its_answer_cells(solution):
+    """The learner's notebook (exercises/) shows its tests: computing an expected value or a
+    common mistake's value there must not spell out the answer."""
+    exercise = json.loads((COURSE_DIR / "exercises" / solution.name).read_text())
+    visible = [
+        "".join(cell["source"])
+        for cell in exercise["cells"]
+        if not cell.get("metadata", {}).get("nbgrader", {}).get("solution")
+    ]
+    found = leaks(answer_lines(solution), visible)
+    assert not found, f"{solution.stem}'s test cells spell out its answer: {found}"

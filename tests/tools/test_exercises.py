@@ -136,3 +136,20 @@ def test_learner_copy_adds_missing_exercises_and_never_overwrites(tmp_path):
 def test_the_learner_folder_is_ignored_by_git():
     lines = (COURSE_DIR / ".gitignore").read_text().splitlines()
     assert "/my_work/" in lines
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
+def test_common_mistakes_come_from_the_library_not_inline(path):
+    """A mistake's value is the answer with one thing changed: computed inline in a test cell
+    it would show the learner the answer, so every ``mistakes=`` calls
+    ``course_lib.common_mistakes``."""
+    for cell in load(path)["cells"]:
+        if not cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            continue
+        for node in ast.walk(ast.parse("".join(cell["source"]))):
+            for kw in getattr(node, "keywords", []) if isinstance(node, ast.Call) else []:
+                if kw.arg == "mistakes":
+                    value = kw.value
+                    assert isinstance(value, ast.Call) and ast.unparse(value.func).startswith(
+                        "common_mistakes."
+                    ), (path.stem, ast.unparse(value)[:80])
