@@ -149,3 +149,18 @@ def test_the_grader_compares_equal_values_the_same_way():
         "`h` is defined in another cell"
     )
     assert compare("answer", {}, encode([]), encode([])) is None
+
+
+def test_the_grader_words_nan_problems_as_the_notebook_does():
+    from course_lib.grading.compare import compare
+    from course_lib.grading.runner import encode
+
+    nan = float("nan")
+    got_nan = compare(
+        "close", {}, encode(torch.tensor([nan, 1.0])), encode(torch.tensor([0.0, 1.0]))
+    )
+    assert got_nan == "NaN in 1 of 2 places where none was expected"
+    no_nan = compare(
+        "close", {}, encode(torch.tensor([0.0, 1.0])), encode(torch.tensor([nan, 1.0]))
+    )
+    assert no_nan == "a number in 1 of 2 places where NaN was expected"

@@ -66,9 +66,11 @@ def compare(kind: str, params: dict, learner: dict, reference: dict) -> str | No
     if kind == "shape":
         return None
     got64, want64 = got.astype(np.float64), want.astype(np.float64)
-    nan = np.isnan(got64) != np.isnan(want64)
-    if nan.any():
-        return f"NaN in {int(nan.sum())} of {got.size} places where none was expected"
+    extra, missing = np.isnan(got64) & ~np.isnan(want64), ~np.isnan(got64) & np.isnan(want64)
+    if extra.any():
+        return f"NaN in {int(extra.sum())} of {got.size} places where none was expected"
+    if missing.any():
+        return f"a number in {int(missing.sum())} of {got.size} places where NaN was expected"
     with np.errstate(invalid="ignore"):
         diff = np.abs(got64 - want64)
         tolerance = float(params.get("atol", 1e-5)) + float(params.get("rtol", 1e-4)) * np.abs(
