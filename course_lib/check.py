@@ -121,11 +121,16 @@ def _equal_problem(value: Any, expected: Any) -> str | None:
     return None
 
 
+def named_mistake(label: str) -> str:
+    """How the notebook and the grader name a common mistake the learner's value is."""
+    return f"That is exactly what {label} gives"
+
+
 def _diagnosed(problem: str, matches: Callable[[Any], bool], mistakes: dict | None) -> str:
     """``problem``, naming the common mistake whose result the learner's value is, if any."""
     for label, wrong in (mistakes or {}).items():
         if matches(wrong):
-            return f"{problem}. That is exactly what {label} gives"
+            return f"{problem}. {named_mistake(label)}"
     return problem
 
 
@@ -141,8 +146,9 @@ def close(
     """Check ``value`` is a tensor/array of ``expected``'s shape and close to it elementwise.
 
     ``mistakes`` maps a common mistake (``"forgetting to divide by sqrt(d)"``) to the value it
-    would give, computed inline like ``expected``: a wrong value that is one of them is named
-    as that mistake, and then the fixed ``hint`` is not shown (it might point elsewhere)."""
+    would give, from :mod:`course_lib.common_mistakes` (never inline: it would show the answer):
+    a wrong value that is one of them is named as that mistake, and then the fixed ``hint`` is
+    not shown (it might point elsewhere)."""
     if RECORDER is not None:
         params = {"atol": atol, "rtol": rtol, "hint": hint}
         if mistakes:
@@ -311,6 +317,17 @@ def _resolve(dotted: str) -> Any:
         return getattr(getattr(importlib.import_module(module), cls), attr)
 
 
+def _answers(answer: Any) -> tuple[list, dict]:
+    """The learner's function(s) or class(es) as a list, and the namespace they were defined
+    in (a class's is that of its methods)."""
+    answers = list(answer) if isinstance(answer, (list, tuple)) else [answer]
+    functions = [answers[-1]]
+    if not hasattr(answers[-1], "__globals__"):
+        functions = list(vars(answers[-1]).values()) if isinstance(answers[-1], type) else []
+    namespace = next((f.__globals__ for f in functions if hasattr(f, "__globals__")), {})
+    return answers, namespace
+
+
 def answer_problems(answer: Any, forbidden: tuple[str, ...] | list[str] = ()) -> list[str]:
     """What the grader would hold against ``answer`` (the learner's function or class, or a
     list of them when an exercise has several answer cells), as sentences: names it uses that
@@ -319,16 +336,14 @@ def answer_problems(answer: Any, forbidden: tuple[str, ...] | list[str] = ()) ->
     import builtins
     import types
 
-    answers = list(answer) if isinstance(answer, (list, tuple)) else [answer]
-    codes, cells, namespace = [], set(), {}
+    answers, namespace = _answers(answer)
+    codes, cells = [], set()
     for one in answers:
         mine = _code_objects(one)
         if not mine:
             return [f"expected your function or class, got {_describe(one)}"]
         codes += mine
         cells.add(mine[0].co_filename)
-        functions = [one] if hasattr(one, "__globals__") else list(vars(one).values())
-        namespace = next((f.__globals__ for f in functions if hasattr(f, "__globals__")), {})
     bindings = [_cell_bindings(cell) for cell in cells]
     own = None if any(b is None for b in bindings) else set().union(*bindings)
     used = _global_names(codes)
@@ -410,12 +425,7 @@ def answer_cell(
     problems = answer_problems(answer, forbidden)
     if RECORDER is not None:
         return RECORDER.record("answer", name, problems, {"hint": hint})
-    answers = list(answer) if isinstance(answer, (list, tuple)) else [answer]
-    namespace = getattr(answers[0], "__globals__", None)
-    if namespace is None:
-        namespace = next(
-            (f.__globals__ for f in vars(answers[0]).values() if hasattr(f, "__globals__")), {}
-        )
+    answers, namespace = _answers(answer)
     _ANSWER = ([a.__name__ for a in answers], namespace, tuple(forbidden))
     if problems:
         _fail(name, "; ".join(problems), hint)

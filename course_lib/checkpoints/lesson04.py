@@ -121,8 +121,8 @@ NAMES = tuple(SPECS)
 # ------------------------------------------------------------------------ models and configs
 
 
-def _config(spec: Spec, name: str) -> dict:
-    """The config dict of a fresh model for checkpoint ``name``."""
+def _config(spec: Spec) -> dict:
+    """The config dict of a fresh model for a checkpoint of ``spec``."""
     if spec.kind == "stn":
         localizer = LocalizerConfig(VARIANT_SIZE[spec.variant], 28, transform=spec.transform)
         return {
@@ -144,7 +144,7 @@ def build(name: str, saved: dict | None = None) -> nn.Module:
     """A fresh (untrained) model for checkpoint ``name``; ``saved`` (a read checkpoint)
     rebuilds it with the saved config."""
     spec = SPECS[store.check_name(name, NAMES)]
-    c = dict(saved["config"]) if saved is not None else _config(spec, name)
+    c = dict(saved["config"]) if saved is not None else _config(spec)
     if spec.kind == "stn":
         return STClassifier(LocalizerConfig(**c["localizer"]), ConvNetConfig(**c["classifier"]))
     if spec.kind == "cnn":

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..check import named_mistake
 from .compare import compare
 from .notebook import (
     Cell,
@@ -257,7 +258,7 @@ def _diagnosis(kind: str, params: dict, mine: dict) -> str | None:
     for label, wrong in (params.get("mistakes") or {}).items():
         try:
             if compare(kind, params, mine.get("value"), wrong) is None:
-                return f"That is exactly what {label} gives"
+                return named_mistake(label)
         except ValueError:  # a mistake's value the solution could not record
             continue
     return None
