@@ -22,7 +22,7 @@ from course_lib.train.loops import History
 from course_lib.train.utils import count_parameters
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-LESSONS = ("02", "03", "04", "05")
+LESSONS = ("02", "03", "04", "05", "07")
 
 #: ``build(name, saved)``: an untrained model for checkpoint ``name`` (``saved``: a read
 #: checkpoint whose configs to use, and to check against the lesson's data), or ``None`` for a

@@ -94,7 +94,8 @@ def recall_accuracy(
     (cosine) to the right value than to any other stored value. ``method``: ``"softmax"``,
     ``"linear"`` (phi = elu + 1) or ``"outer product"`` (phi = identity, no normaliser: the
     plain (d, d) associative memory ``S = sum_j k_j v_j^T``). No training: it measures what
-    each form of attention *can* retrieve when the values live in ``d`` dimensions, as in a model."""
+    each form of attention *can* retrieve when the values live in ``d`` dimensions (as in a
+    model)."""
     if method not in RECALL_METHODS:
         raise ValueError(f"method: expected one of {RECALL_METHODS}, got {method!r}")
     expect_positive_int(n_pairs, "n_pairs", minimum=2)
