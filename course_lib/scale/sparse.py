@@ -130,7 +130,8 @@ def block_sparse_attention(
 ) -> torch.Tensor:
     """Masked scaled dot-product attention that computes only the tiles of ``mask`` holding a
     pair: ``q``, ``k``, ``v`` (..., n, d), ``mask`` (n, n) bool -> (..., n, d). Every query
-    needs at least one key. Work and memory ~ n * (most tiles in a row) * block."""
+    needs at least one key. Rows of tiles with the same number of tiles are computed together;
+    work ~ (tiles computed) * block^2."""
     n = expect_shape(mask, "n, n", name="mask")["n"]
     if q.shape[-2] != n or k.shape[-2] != n or v.shape[-2] != n:
         raise ValueError(f"q, k, v: expected {n} tokens (the mask's size), got {q.shape[-2]}")
@@ -138,22 +139,25 @@ def block_sparse_attention(
         raise ValueError("mask: every query needs at least one key")
     b = _n_blocks(n, block)
     layout = tile_layout(mask, block)  # (b, b)
-    width = int(layout.sum(-1).max())  # most tiles in one row of tiles
-    order = torch.sort(layout.int(), dim=-1, descending=True, stable=True)
-    cols = order.indices[:, :width]  # (b, width) tile columns per tile row, used first
-    used = order.values[:, :width].bool()  # (b, width) False = padding
+    counts = layout.sum(-1)  # (b,) tiles in each row of tiles
     lead = q.shape[:-2]
     qb = q.reshape(*lead, b, block, q.shape[-1])  # (..., b, block, d)
-    kb = k.reshape(*lead, b, block, k.shape[-1])[..., cols, :, :]  # (..., b, width, block, d)
-    vb = v.reshape(*lead, b, block, v.shape[-1])[..., cols, :, :]  # (..., b, width, block, d_v)
-    kb = kb.flatten(-3, -2)  # (..., b, width*block, d)
-    vb = vb.flatten(-3, -2)  # (..., b, width*block, d_v)
+    kb = k.reshape(*lead, b, block, k.shape[-1])  # (..., b, block, d)
+    vb = v.reshape(*lead, b, block, v.shape[-1])  # (..., b, block, d_v)
     tiles = mask.reshape(b, block, b, block).permute(0, 2, 1, 3)  # (b, b, block, block)
-    allowed = tiles[torch.arange(b)[:, None], cols] & used[..., None, None]  # (b, w, blk, blk)
-    allowed = allowed.permute(0, 2, 1, 3).flatten(-2)  # (b, block, width*block)
-    scores = qb @ kb.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (..., b, block, width*block)
-    weights = torch.softmax(scores.masked_fill(~allowed, -math.inf), dim=-1)
-    return (weights @ vb).reshape(*lead, n, v.shape[-1])  # (..., n, d_v)
+    out = torch.empty(*lead, b, block, v.shape[-1], dtype=q.dtype)  # (..., b, block, d_v)
+    for width in counts.unique().tolist():  # rows with as many tiles together (a global row
+        rows = (counts == width).nonzero().flatten()  # has many, a window row a few)
+        cols = torch.sort(layout[rows].int(), dim=-1, descending=True, stable=True).indices
+        cols = cols[:, :width]  # (r, width) the tile columns of each of these rows
+        keys = kb[..., cols, :, :].flatten(-3, -2)  # (..., r, width*block, d)
+        values = vb[..., cols, :, :].flatten(-3, -2)  # (..., r, width*block, d_v)
+        allowed = tiles[rows[:, None], cols]  # (r, width, block, block)
+        allowed = allowed.permute(0, 2, 1, 3).flatten(-2)  # (r, block, width*block)
+        scores = qb[..., rows, :, :] @ keys.transpose(-2, -1) / math.sqrt(q.shape[-1])
+        weights = torch.softmax(scores.masked_fill(~allowed, -math.inf), dim=-1)
+        out[..., rows, :, :] = weights @ values  # (..., r, block, d_v)
+    return out.reshape(*lead, n, v.shape[-1])  # (..., n, d_v)
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,21 @@ Every widget gets a CSS class (``add_class``) so browser tests and course themes
 
 from __future__ import annotations
 
+import hashlib
 import html
+import math
 from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import torch
+import torch.nn.functional as F
+from matplotlib.colors import ListedColormap
+from matplotlib.patches import Patch, Rectangle
 
+from course_lib.core.attention_cost import min_seconds
 from course_lib.core.retina import RetinaConfig, retina
-from course_lib.core.shapes import expect_shape
+from course_lib.core.shapes import expect_positive_int, expect_shape
 from course_lib.viz.attention_views import show_token_graph
 from course_lib.viz.glimpse_plots import DEFAULT_RETINA, show_glimpse, show_trajectory
 from course_lib.viz.image_plots import draw_boxes, overlay_attention
@@ -262,3 +268,225 @@ def glimpse_explorer(
         fig.tight_layout()
 
     return explorer([example, step], draw, css_class, caption)
+
+
+#: Colours of the mask view: a skipped tile, a computed tile's pair outside the pattern (work
+#: done and thrown away), a pair the pattern scores.
+_TILE_COLOURS = ("white", "#c6dbef", "#08519c")
+
+
+def sparse_pattern_explorer(
+    mask_fn: Callable[..., torch.Tensor],
+    sparse_attention: Callable[..., torch.Tensor],
+    patterns: Sequence[str],
+    lengths: Sequence[int] = (256, 512, 1024, 2048, 4096),
+    pattern: str | None = None,
+    n: int | None = None,
+    window: int = 8,
+    max_window: int = 64,
+    block: int = 32,
+    heads: int = 1,
+    d: int = 32,
+    repeats: int = 2,
+    corner: int = 256,
+    seed: int = 0,
+    css_class: str = "sparse-pattern-explorer",
+) -> widgets.VBox:
+    """Pick a sparse attention pattern, a sequence length ``n`` and a window and see the mask,
+    how much of it is scored, which (block, block) tiles must be computed, and what that costs.
+
+    ``mask_fn(pattern, n, window=window)`` -> (n, n) bool mask (``True`` = query i scores key
+    j), e.g. lesson 07's ``pattern_mask``; ``sparse_attention(q, k, v, mask, block)`` ->
+    (..., n, d) computes only the tiles holding a pair, e.g. ``block_sparse_attention``
+    (they come in as arguments because ``viz`` does not import a part's folder).
+    ``patterns``: the dropdown's names; ``lengths``: the lengths offered, each a multiple of
+    ``block``; ``pattern``, ``n``: shown first (default: the first pattern, the middle length).
+
+    The figure shows the mask (for ``n`` > ``corner`` its first ``corner`` x ``corner``
+    queries and keys, so single pairs stay visible) over its tile grid, and beside it every
+    tile of the whole n x n mask. The caption gives the pairs scored, the density, the tiles
+    computed, and the time (fastest of ``repeats``, on one thread by its CPU clock, random q, k,
+    v (1, ``heads``, n, ``d``)) of dense attention (``F.scaled_dot_product_attention``), the
+    same with the mask (still all n^2 pairs) and ``sparse_attention``, with the largest
+    difference between the last two outputs.
+    Results are kept per (pattern, n, window), so going back to a setting is instant.
+    """
+    patterns = list(patterns)
+    lengths = list(lengths)
+    if not patterns or len(set(patterns)) != len(patterns):
+        raise ValueError(f"patterns: expected at least one name, no repeats, got {patterns!r}")
+    expect_positive_int(block, "block")
+    if not lengths:
+        raise ValueError("lengths: expected at least one sequence length")
+    for length in lengths:
+        expect_positive_int(length, "lengths[...]")
+        if length % block:
+            raise ValueError(f"lengths: each must be a multiple of block = {block}, got {length}")
+    if lengths != sorted(set(lengths)):
+        raise ValueError(f"lengths: expected increasing lengths without repeats, got {lengths}")
+    pattern = patterns[0] if pattern is None else pattern
+    if pattern not in patterns:
+        raise ValueError(f"pattern: expected one of {patterns}, got {pattern!r}")
+    n = lengths[len(lengths) // 2] if n is None else n
+    if n not in lengths:
+        raise ValueError(f"n: expected one of lengths {lengths}, got {n!r}")
+    expect_positive_int(max_window, "max_window")
+    expect_positive_int(window, "window", maximum=max_window)
+    for value, name in ((heads, "heads"), (d, "d"), (repeats, "repeats"), (corner, "corner")):
+        expect_positive_int(value, name)
+
+    choose_pattern = widgets.Dropdown(options=patterns, value=pattern, description="pattern")
+    choose_n = widgets.Dropdown(
+        options=[(f"n = {length}", length) for length in lengths], value=n, description="length"
+    )
+    choose_window = widgets.IntSlider(
+        value=window, min=1, max=max_window, description="window", continuous_update=False
+    )
+    caption = widgets.HTML()
+    views: dict[tuple[str, int, int], dict] = {}  # (pattern, n, window) -> numbers and images
+    costs: dict[tuple[int, str], dict[str, float]] = {}  # (n, the mask's digest) -> times
+
+    def make_mask(name: str, length: int, w: int) -> torch.Tensor:
+        mask = mask_fn(name, length, window=w)
+        if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+            raise ValueError(
+                f"mask_fn({name!r}, {length}, window={w}): expected a bool tensor, got "
+                f"{getattr(mask, 'dtype', type(mask).__name__)}"
+            )
+        if tuple(mask.shape) != (length, length):
+            raise ValueError(
+                f"mask_fn({name!r}, {length}, window={w}): expected shape ({length}, {length}), "
+                f"got {tuple(mask.shape)}"
+            )
+        if not mask.any(-1).all():
+            raise ValueError(
+                f"mask_fn({name!r}, {length}, window={w}): every query needs at least one key"
+            )
+        return mask
+
+    timing = {"repeats": repeats, "warmup": False, "clock": "thread"}
+
+    def measure(mask: torch.Tensor) -> dict[str, float]:
+        length = mask.shape[0]
+        g = torch.Generator().manual_seed(seed)
+        q, k, v = torch.randn(3, 1, heads, length, d, generator=g).unbind(0)  # (1, h, n, d)
+
+        def masked(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+
+        def sparse(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+            return sparse_attention(q, k, v, mask, block)
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # one thread, timed by its own clock: steady on a busy machine
+        try:
+            with torch.no_grad():  # the first calls check the result and warm up
+                error = (sparse(q, k, v) - masked(q, k, v)).abs().max().item()
+                F.scaled_dot_product_attention(q, k, v)
+            return {
+                "dense": min_seconds(F.scaled_dot_product_attention, q, k, v, **timing),
+                "masked": min_seconds(masked, q, k, v, **timing),
+                "sparse": min_seconds(sparse, q, k, v, **timing),
+                "error": error,
+            }
+        finally:
+            torch.set_num_threads(threads)
+
+    def view(name: str, length: int, w: int) -> dict:
+        key = (name, length, w)
+        if key in views:
+            return views[key]
+        mask = make_mask(name, length, w)  # (n, n)
+        b = length // block
+        layout = mask.reshape(b, block, b, block).any(3).any(1)  # (b, b) tiles holding a pair
+        c = min(length, corner)
+        cb = math.ceil(c / block)
+        inside = layout[:cb, :cb].repeat_interleave(block, 0).repeat_interleave(block, 1)
+        shown = torch.where(mask[:c, :c], 2, inside[:c, :c].long())  # (c, c) 0 / 1 / 2
+        digest = hashlib.sha1(mask.numpy().tobytes()).hexdigest()
+        if (length, digest) not in costs:
+            costs[length, digest] = measure(mask)
+        pairs, tiles = int(mask.sum()), int(layout.sum())
+        views[key] = {
+            "pairs": pairs,
+            "density": pairs / length**2,
+            "tiles": tiles,
+            "n_tiles": b * b,
+            "useful": pairs / (tiles * block * block),
+            "shown": shown,
+            "layout": layout,
+            **costs[length, digest],
+        }
+        return views[key]
+
+    def draw() -> None:
+        name, length, w = choose_pattern.value, choose_n.value, choose_window.value
+        s = view(name, length, w)
+        ms = {what: 1e3 * s[what] for what in ("dense", "masked", "sparse")}
+        caption.value = (
+            f"<b>{html.escape(name)}, n = {length}, window = {w}</b>: "
+            f"<b>{s['pairs']:,}</b> of {length * length:,} pairs scored "
+            f"(density <b>{s['density']:.2%}</b>); "
+            f"<b>{s['tiles']:,}</b> of {s['n_tiles']:,} ({block} &times; {block}) tiles computed "
+            f"(<b>{s['tiles'] / s['n_tiles']:.1%}</b>), {s['useful']:.0%} of their pairs in the "
+            "pattern."
+            f"<br>Measured on one thread (fastest of {repeats}, {heads} head(s), d = {d}): "
+            f"dense {ms['dense']:.2f} ms &middot; dense with the mask {ms['masked']:.2f} ms "
+            f"&middot; block-sparse <b>{ms['sparse']:.2f} ms</b> "
+            f"({ms['sparse'] / max(ms['dense'], 1e-9):.2g}&times; dense's time; "
+            f"largest difference from the masked output {s['error']:.1e})."
+        )
+        c = s["shown"].shape[0]
+        fig, (ax_mask, ax_tiles) = plt.subplots(1, 2, figsize=(10, 5))
+        ax_mask.imshow(
+            s["shown"].numpy(),
+            cmap=ListedColormap(_TILE_COLOURS),
+            vmin=0,
+            vmax=2,
+            interpolation="nearest",
+            extent=(0, c, c, 0),
+        )
+        for edge in range(block, c, block):  # the tile grid
+            ax_mask.axhline(edge, color="0.75", linewidth=0.5)
+            ax_mask.axvline(edge, color="0.75", linewidth=0.5)
+        where = "the whole mask" if c == length else f"its first {c} × {c} (of {length} × {length})"
+        ax_mask.set_title(f"{name}, n = {length}: the mask\n{where}", fontsize=11)
+        ax_mask.legend(
+            handles=[
+                Patch(facecolor=_TILE_COLOURS[2], label="pair scored"),
+                Patch(facecolor=_TILE_COLOURS[1], label="in a computed tile, masked out"),
+                Patch(facecolor=_TILE_COLOURS[0], edgecolor="0.6", label="tile skipped"),
+            ],
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.13),
+            ncol=2,
+            fontsize=9,
+            frameon=False,
+        )
+        ax_tiles.imshow(
+            s["layout"].numpy(),
+            cmap=ListedColormap([_TILE_COLOURS[0], "#4292c6"]),
+            vmin=0,
+            vmax=1,
+            interpolation="nearest",
+            extent=(0, length, length, 0),
+        )
+        if c < length:
+            ax_tiles.add_patch(
+                Rectangle(
+                    (0, 0), c, c, fill=False, edgecolor="tab:red", linewidth=1.5, label="shown left"
+                )
+            )
+            ax_tiles.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=9)
+        ax_tiles.set_title(
+            f"{name}, n = {length}: the tiles computed\n"
+            f"{s['tiles']:,} of {s['n_tiles']:,} ({block} × {block} each)",
+            fontsize=11,
+        )
+        for ax in (ax_mask, ax_tiles):
+            ax.set_xlabel("key position", fontsize=10)
+            ax.set_ylabel("query position", fontsize=10)
+            ax.tick_params(labelsize=9)
+        fig.tight_layout()
+
+    return explorer([choose_pattern, choose_n, choose_window], draw, css_class, caption)
