@@ -11,7 +11,8 @@ token does not (Shazeer et al. 2017, "Outrageously large neural networks"; Fedus
   and a token over capacity is *dropped*: that choice contributes zero, so the residual
   connection carries the token on unchanged.
 - :func:`load_balancing_loss`: Switch's auxiliary loss ``E * sum_i f_i * P_i``, 1 when the
-  routing is perfectly balanced, up to ``E`` when it has collapsed onto one expert.
+  routing is perfectly balanced, up to ``E`` when it has collapsed onto one expert. (Shazeer's
+  noisy gating and importance loss are left out: Switch's loss does the same job more simply.)
 - :class:`MoEFeedForward`: the layer; it keeps its last routing numbers in ``last_stats`` and
   its auxiliary loss (with its graph, to be added to the training loss) in ``aux_loss``.
 - :func:`moe_block` / :class:`TokenTagger`: a transformer block whose MLP is an MoE (lesson 03's
@@ -19,7 +20,13 @@ token does not (Shazeer et al. 2017, "Outrageously large neural networks"; Fedus
   per-position classifier built from such blocks or from dense ones with the size of one expert:
   the same *active* parameters per token (:func:`parameter_counts`).
 - :func:`moe_experiment`: dense vs MoE vs MoE with the balancing loss on the bigram-lookup
-  memorisation task of :mod:`course_lib.data.lookup`.
+  memorisation task of :mod:`course_lib.data.lookup`. Measured (defaults: 16 experts, 600
+  steps; seeds 0, 1, 2; 15.5 s for the three runs on one thread): test accuracy 0.49 dense,
+  0.86 / 0.86 / 0.92 MoE, 0.95 / 0.96 / 0.96 MoE with the balancing loss; utilisation CV
+  0.62 / 0.73 / 0.43 without it, 0.34 / 0.33 / 0.28 with it; dropped choices 16 / 18 / 9 %
+  without, 6 / 5 / 4 % with. The gain is per FLOP, not per CPU second: here a MoE step takes
+  about three dense ones (the loop over experts), dense given 1,700 steps reaches 0.83-0.84,
+  and ``"dense_wide"`` (all the experts' parameters in one MLP) reaches 1.0 in 600 steps.
 
 Shapes: ``x`` (batch, T, d_model) for the layer, flattened to (tokens, d_model) for routing;
 ``probs`` (tokens, E); ``expert_index``, ``gates``, ``keep``, ``position`` (tokens, k).
@@ -29,7 +36,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
@@ -228,8 +235,8 @@ class MoEFeedForward(nn.Module):
     """``n_experts`` MLPs (``Linear(d_model, d_ff)``-GELU-``Linear(d_ff, d_model)``) behind a
     top-``k`` :class:`Router`. ``forward(x (batch, T, d_model)) -> (batch, T, d_model)``: every
     token's output is the gate-weighted sum of its kept experts' outputs (zero if all dropped).
-    After a forward: ``aux_loss`` (scalar tensor with its graph, for the training loss) and
-    ``last_stats`` (:class:`MoEStats`, detached)."""
+    After a forward: ``aux_loss`` (scalar tensor with its graph, for the training loss),
+    ``last_stats`` (:class:`MoEStats`) and ``last_routing`` (:class:`Routing`), detached."""
 
     def __init__(
         self,
@@ -265,7 +272,9 @@ class MoEFeedForward(nn.Module):
             gate = routing.gates[token, choice].to(y.dtype)  # (n_e,)
             out = out.index_add(0, token, y * gate[:, None])  # (tokens, d)
         self.aux_loss = load_balancing_loss(routing.probs, routing.expert_index)
-        self.last_routing = routing
+        self.last_routing = replace(  # kept for plots and tests, without the graph
+            routing, probs=routing.probs.detach(), gates=routing.gates.detach()
+        )
         self.last_stats = MoEStats(
             counts=routing.counts(),
             kept=routing.kept_counts(),
@@ -361,27 +370,37 @@ def parameter_counts(model: nn.Module) -> dict[str, int]:
 
 #: The three runs of :func:`moe_experiment`.
 RUNS = ("moe", "moe_balanced", "dense")
+#: Runs :func:`moe_experiment` can add on request: ``"dense_wide"``, one MLP as wide as all the
+#: experts together (the same *total* parameters, ``n_experts`` times the compute per token).
+EXTRA_RUNS = ("dense_wide",)
 
 
 @dataclass(frozen=True)
 class MoEExperimentConfig:
     """Sizes of :func:`moe_experiment`: the task, the model (one block of ``d_model`` features,
-    experts and the dense MLP of ``d_ff`` hidden units), routing and training."""
+    experts and the dense MLP of ``d_ff`` hidden units), routing, training (AdamW at ``lr``,
+    warm-up, cosine decay, fresh batches of ``batch_size`` sequences) and evaluation sets.
+    ``threads``: torch's threads during the run, restored after (``None``: as they are). One by
+    default: the MoE's many small ops gain nothing from more, and on a busy 2-core machine 2
+    threads took more than twice as long as 1."""
 
     task: LookupConfig = field(default_factory=LookupConfig)
     d_model: int = 32
     n_heads: int = 2
     d_ff: int = 32
-    n_experts: int = 8
+    n_experts: int = 16
     k: int = 1
     capacity_factor: float = 1.25
     balance_coef: float = 0.01
     batch_size: int = 64
-    lr: float = 1e-2
+    lr: float = 2e-2
     n_val: int = 512
     n_test: int = 2048
+    threads: int | None = 1
 
     def __post_init__(self) -> None:
+        if self.threads is not None:
+            expect_positive_int(self.threads, "threads")
         for name in ("d_model", "n_heads", "d_ff", "n_experts", "batch_size", "n_val", "n_test"):
             expect_positive_int(getattr(self, name), name)
         expect_positive_int(self.k, "k", maximum=self.n_experts, note="at most n_experts")
@@ -433,7 +452,8 @@ def moe_experiment(
     - ``"moe"``: ``n_experts`` experts, top-``k``, no balancing loss;
     - ``"moe_balanced"``: the same with ``balance_coef * load_balancing_loss`` added;
     - ``"dense"``: one MLP the size of one expert: the same active parameters per token (less
-      the router's ``d_model * n_experts + n_experts``).
+      the router's ``d_model * n_experts + n_experts``);
+    - ``"dense_wide"`` (only if asked for): one MLP of ``n_experts * d_ff`` hidden units.
 
     Returns ``{"runs": {name: result}, "wall_seconds": ..., "settings": {...}}``; every result
     has ``test_accuracy``, ``val_accuracy``, ``params_total``, ``params_active``, ``seconds``
@@ -448,8 +468,19 @@ def moe_experiment(
     expect_positive_int(steps, "steps")
     c = config or MoEExperimentConfig()
     for name in runs:
-        if name not in RUNS:
-            raise ValueError(f"runs: expected names from {RUNS}, got {name!r}")
+        if name not in RUNS + EXTRA_RUNS:
+            raise ValueError(f"runs: expected names from {RUNS + EXTRA_RUNS}, got {name!r}")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(c.threads or threads)
+    try:
+        return _experiment(seed, steps, c, runs)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _experiment(
+    seed: int, steps: int, c: MoEExperimentConfig, runs: tuple[str, ...]
+) -> dict[str, object]:
     task = c.task
     base = seed * 2**32  # data seeds of one experiment seed: base, base + 1, base + 2 + epoch
     val_tokens, val_labels = lookup_task(c.n_val, task, seed=base)
@@ -464,12 +495,13 @@ def moe_experiment(
     wall = time.perf_counter()
     for name in runs:
         seed_everything(seed)
-        experts = None if name == "dense" else c.n_experts
+        experts = None if name.startswith("dense") else c.n_experts
+        d_ff = c.n_experts * c.d_ff if name == "dense_wide" else c.d_ff
         model = TokenTagger(
             task.n_symbols,
             task.n_classes,
             max_len=task.length,
-            config=model_config,
+            config=replace(model_config, d_ff=d_ff),
             n_experts=experts,
             k=c.k,
             capacity_factor=c.capacity_factor,

@@ -238,8 +238,10 @@ def test_tagger_shapes_and_active_parameters():
 
 
 def test_small_experiment_returns_the_documented_keys():
-    config = MoEExperimentConfig(n_val=8, n_test=16, batch_size=8)
+    config = MoEExperimentConfig(n_val=8, n_test=16, batch_size=8, threads=2)
+    threads = torch.get_num_threads()
     out = moe_experiment(seed=0, steps=3, config=config)
+    assert torch.get_num_threads() == threads  # restored
     assert set(out) == {"runs", "wall_seconds", "settings"}
     assert tuple(out["runs"]) == RUNS
     common = {"test_accuracy", "val_accuracy", "params_total", "params_active", "seconds", "loss"}
@@ -259,6 +261,19 @@ def test_small_experiment_returns_the_documented_keys():
     assert out["settings"]["table_size"] == config.task.table_size
 
 
-def test_experiment_rejects_unknown_runs():
+def test_experiment_can_add_the_wide_dense_model():
+    config = MoEExperimentConfig(n_experts=4, d_ff=8, n_val=8, n_test=8, batch_size=8)
+    out = moe_experiment(seed=1, steps=2, config=config, runs=("dense", "dense_wide"))
+    dense, wide = out["runs"]["dense"], out["runs"]["dense_wide"]
+    mlp = 2 * config.d_model * config.d_ff  # weights of one expert-sized MLP
+    assert wide["params_total"] - dense["params_total"] == 3 * mlp + 3 * config.d_ff
+    assert wide["params_active"] == wide["params_total"]
+
+
+def test_experiment_rejects_bad_arguments():
     with pytest.raises(ValueError, match="runs"):
         moe_experiment(steps=1, runs=("sparse",))
+    with pytest.raises(ValueError, match="threads"):
+        MoEExperimentConfig(threads=0)
+    with pytest.raises(ValueError, match="k: expected an int in \\[1, 16\\]"):
+        MoEExperimentConfig(k=17)
