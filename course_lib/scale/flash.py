@@ -37,7 +37,8 @@ def online_softmax(x: torch.Tensor, block: int = 128) -> torch.Tensor:
     for start in range(0, x.shape[-1], block):
         chunk = x[..., start : start + block]  # (..., block)
         m_new = torch.maximum(m, chunk.amax(-1))  # (...,)
-        norm = norm * torch.exp(m - m_new) + torch.exp(chunk - m_new[..., None]).sum(-1)  # (...,)
+        shift = torch.where(torch.isinf(m_new), 0.0, m_new)  # (...,) no -inf - -inf = NaN
+        norm = norm * torch.exp(m - shift) + torch.exp(chunk - shift[..., None]).sum(-1)
         m = m_new
     return torch.exp(x - m[..., None]) / norm[..., None]  # (..., n)
 

@@ -27,7 +27,8 @@ from course_lib.core.shapes import expect_match, expect_positive_int, expect_ten
 
 
 def elu_feature_map(x: torch.Tensor) -> torch.Tensor:
-    """phi(x) = elu(x) + 1: positive, so every weight is positive and the normaliser too."""
+    """phi(x) = elu(x) + 1 > 0, so every weight and the normaliser are positive (in float32 it
+    underflows to 0 below x ~ -17; the normaliser's ``eps`` keeps the output finite)."""
     return F.elu(x) + 1
 
 
