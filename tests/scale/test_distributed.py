@@ -34,7 +34,7 @@ from course_lib.scale.distributed import (
 ROOT = Path(__file__).resolve().parents[2]
 TOLERANCE = 1e-5
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = pytest.mark.usefixtures("one_thread", "no_process_left")
 
 
 # --------------------------------------------------------------------------- workers
@@ -67,32 +67,6 @@ def _sleep(rank, world_size, seconds):
 
 
 # --------------------------------------------------------------------------- processes
-
-
-def _descendants() -> set[int]:
-    """Every process below this one but the two that multiprocessing keeps for the next launch:
-    the fork server (the ranks are its children) and the resource tracker."""
-    me = psutil.Process()
-    found = set()
-    for process in me.children(recursive=True):
-        try:
-            command = " ".join(process.cmdline())
-            if process.ppid() == me.pid and "from multiprocessing.forkserver" in command:
-                continue
-            if process.ppid() == me.pid and "from multiprocessing.resource_tracker" in command:
-                continue
-        except psutil.NoSuchProcess:
-            continue
-        found.add(process.pid)
-    return found
-
-
-@pytest.fixture(autouse=True)
-def no_process_left():
-    before = _descendants()
-    yield
-    left = _descendants() - before
-    assert not left, f"processes left behind: {left}"
 
 
 def _wait_for_ranks(count: int, root: int, seconds: float = 60.0) -> None:

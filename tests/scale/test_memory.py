@@ -9,7 +9,6 @@ child forked from the fork server imports them by name."""
 import os
 import time
 
-import psutil
 import pytest
 import torch
 
@@ -22,7 +21,7 @@ from course_lib.scale.costs import (
 )
 from course_lib.scale.memory import in_child, peak_here
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = pytest.mark.usefixtures("one_thread", "no_process_left")
 
 MIB = 2**20
 
@@ -52,32 +51,6 @@ def _peak_of_a_buffer(mib):
 
 
 # --------------------------------------------------------------------------- processes
-
-
-def _descendants() -> set[int]:
-    """Every process below this one but the two that multiprocessing keeps for the next
-    measurement: the fork server (the workers are its children) and the resource tracker."""
-    me = psutil.Process()
-    found = set()
-    for process in me.children(recursive=True):
-        try:
-            command = " ".join(process.cmdline())
-            if process.ppid() == me.pid and "from multiprocessing.forkserver" in command:
-                continue
-            if process.ppid() == me.pid and "from multiprocessing.resource_tracker" in command:
-                continue
-        except psutil.NoSuchProcess:
-            continue
-        found.add(process.pid)
-    return found
-
-
-@pytest.fixture(autouse=True)
-def no_process_left():
-    before = _descendants()
-    yield
-    left = _descendants() - before
-    assert not left, f"processes left behind: {left}"
 
 
 # --------------------------------------------------------------------------- in_child
