@@ -824,3 +824,277 @@ def ig_network_2(x, baseline):
         * baseline,
         "the mean gradient without the (x - baseline) factor": x + baseline,
     }
+
+
+# ------------------------------------------------------------------ lesson 07: attention at scale
+
+
+def _tiled(
+    q,
+    k,
+    v,
+    causal=False,
+    block_q=64,
+    block_k=64,
+    *,
+    scaled=True,
+    rescale_sum=True,
+    rescale_values=True,
+    divide_inside=False,
+    subtract_max=True,
+    tile_positions=False,
+):
+    """Tiled attention with one thing changed (``07_tiled_attention``): each flag switched off
+    (or on) is one common mistake. Self-contained: the exercise's references are disabled while
+    the grader records these values."""
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scaled else 1.0
+    n_q, n_k = q.shape[-2], k.shape[-2]
+    blocks = []
+    for i in range(0, n_q, block_q):
+        qi = q[..., i : i + block_q, :] * scale  # (..., bq, d)
+        rows = qi.shape[-2]
+        m = torch.full((*qi.shape[:-1], 1), -math.inf, dtype=q.dtype)  # (..., bq, 1)
+        total = torch.zeros_like(m)  # (..., bq, 1)
+        acc = torch.zeros(*qi.shape[:-1], v.shape[-1], dtype=q.dtype)  # (..., bq, d_v)
+        for j in range(0, n_k, block_k):
+            s = qi @ k[..., j : j + block_k, :].transpose(-2, -1)  # (..., bq, bk)
+            if causal:
+                first_q, first_k = (0, 0) if tile_positions else (i, j)
+                later = (
+                    torch.arange(first_k, first_k + s.shape[-1])
+                    > torch.arange(first_q, first_q + rows)[:, None]
+                )  # (bq, bk)
+                s = s.masked_fill(later, -math.inf)
+            if subtract_max:
+                m_new = torch.maximum(m, s.amax(-1, keepdim=True))  # (..., bq, 1)
+                factor = torch.exp(m - m_new)  # (..., bq, 1)
+            else:
+                m_new, factor = torch.zeros_like(m), torch.ones_like(m)
+            p = torch.exp(s - m_new)  # (..., bq, bk)
+            total = (total * factor if rescale_sum else total) + p.sum(-1, keepdim=True)
+            acc = (acc * factor if rescale_values else acc) + p @ v[..., j : j + block_k, :]
+            if divide_inside:
+                acc = acc / total
+            m = m_new
+        blocks.append(acc if divide_inside else acc / total)  # (..., bq, d_v)
+    return torch.cat(blocks, dim=-2)  # (..., n_q, d_v)
+
+
+def _tiled_mistakes(q, k, v, block_q, block_k, causal=False):
+    """The value-changing mistakes of ``07_tiled_attention`` for one call."""
+
+    def tiled(**changed):
+        return _tiled(q, k, v, causal, block_q, block_k, **changed)
+
+    return {
+        "forgetting to rescale the running sums by exp(m_old - m_new) when the maximum grows": tiled(
+            rescale_sum=False, rescale_values=False
+        ),
+        "rescaling the running normaliser but not the running sum of values when the maximum "
+        "grows": tiled(rescale_values=False),
+        "rescaling the running sum of values but not the normaliser when the maximum grows": tiled(
+            rescale_sum=False
+        ),
+        "leaving out the 1/sqrt(d) scaling": tiled(scaled=False),
+        "dividing by the running normaliser inside the loop (earlier tiles are divided again "
+        "and again)": tiled(divide_inside=True),
+    }
+
+
+def tiled_values(q, k, v):
+    """``07_tiled_attention``, check '10 queries, 10 keys, blocks of 4'."""
+    return _tiled_mistakes(q, k, v, 4, 4)
+
+
+def tiled_values_2(q, k, v):
+    """``07_tiled_attention``, check 'batch and heads, 7 queries, 9 keys, blocks of 3 and 4'."""
+    return _tiled_mistakes(q, k, v, 3, 4)
+
+
+def tiled_values_3(q, k, v):
+    """``07_tiled_attention``, check 'large scores give no inf or nan'."""
+    return {
+        "exponentiating the scores without subtracting the running maximum (exp overflows)": _tiled(
+            q, k, v, False, 8, 8, subtract_max=False
+        ),
+        **{  # with scores this large the softmax is one-hot: scaling mistakes do not show
+            label: value
+            for label, value in _tiled_mistakes(q, k, v, 8, 8).items()
+            if "rescal" in label
+        },
+    }
+
+
+def tiled_values_4(q, k, v):
+    """``07_tiled_attention``, check 'hidden: 50 queries, 37 keys, blocks of 16 and 8'."""
+    return _tiled_mistakes(q, k, v, 16, 8)
+
+
+def tiled_memory(q, k, v):
+    """``07_tiled_attention``, check '512 tokens, blocks of 64'."""
+    return _tiled_mistakes(q, k, v, 64, 64)
+
+
+def tiled_memory_2():
+    """``07_tiled_attention``, check 'no (512, 512) matrix: peak memory below 512 * 512 floats'
+    (and its hidden twin)."""
+    return {"computing the whole (n_q, n_k) matrix of scores (or a whole row of it) at once": False}
+
+
+def tiled_causal(q, k, v):
+    """``07_tiled_attention``, check 'causal, 11 tokens, blocks of 4 and 3'."""
+    return {
+        "ignoring causal=True (every query sees every key)": _tiled(q, k, v, False, 4, 3),
+        "masking with the positions inside the tile instead of the absolute positions of the "
+        "queries and keys": _tiled(q, k, v, True, 4, 3, tile_positions=True),
+        **_tiled_mistakes(q, k, v, 4, 3, causal=True),
+    }
+
+
+def tiled_causal_2(q, k, v):
+    """``07_tiled_attention``, check 'hidden: causal, 20 tokens, blocks of 8 and 5'."""
+    return {
+        "ignoring causal=True (every query sees every key)": _tiled(q, k, v, False, 8, 5),
+        "masking with the positions inside the tile instead of the absolute positions of the "
+        "queries and keys": _tiled(q, k, v, True, 8, 5, tile_positions=True),
+    }
+
+
+def _linear(q, k, v, eps=1e-6, *, phi=True, causal=True, normalise=True, sees_itself=True):
+    """Causal linear attention with one thing changed (``07_linear_attention_recurrent``),
+    computed in the parallel form: the (n, n) kernel weights, masked."""
+    fq, fk = (F.elu(q) + 1, F.elu(k) + 1) if phi else (q, k)  # (..., n, d)
+    a = fq @ fk.transpose(-2, -1)  # (..., n, n)
+    if causal:
+        a = a.tril(0 if sees_itself else -1)
+    return a @ v / (a.sum(-1, keepdim=True) + eps) if normalise else a @ v  # (..., n, d_v)
+
+
+def _linear_mistakes(q, k, v):
+    return {
+        "the whole sequence's S and z for every query (not causal: query t sees later keys)": _linear(
+            q, k, v, causal=False
+        ),
+        "phi(x) = x instead of elu(x) + 1": _linear(q, k, v, phi=False),
+        "leaving out the normaliser phi(q_t) . z_t": _linear(q, k, v, normalise=False),
+        "reading the state before adding token t (query t must see key t)": _linear(
+            q, k, v, sees_itself=False
+        ),
+    }
+
+
+def linear_rec_values(q, k, v):
+    """``07_linear_attention_recurrent``, check 'query 0 sees key 0 only: its output is v_0'."""
+    return {  # phi(x) = x gives v_0 here too: one key is weighted 1 whatever phi is
+        label: value[0]
+        for label, value in _linear_mistakes(q, k, v).items()
+        if "phi(x)" not in label
+    }
+
+
+def linear_rec_values_2(q, k, v):
+    """``07_linear_attention_recurrent``, checks '6 steps equal the masked parallel form' and
+    'hidden: 13 steps, d = 5, d_v = 7'."""
+    return _linear_mistakes(q, k, v)
+
+
+def linear_rec_batched(q, k, v):
+    """``07_linear_attention_recurrent``, check 'batch 2, 3 heads, 9 steps, d_v = 5' (and the
+    hidden ones)."""
+    return _linear_mistakes(q, k, v)
+
+
+def linear_rec_streaming(q, k, v, changed):
+    """``07_linear_attention_recurrent``, check 'outputs 0..5 ignore tokens 6 and 7'."""
+    before = _linear(q, k, v, causal=False)[..., :6, :]
+    after = _linear(changed[0], changed[1], changed[2], causal=False)[..., :6, :]
+    return {
+        "the whole sequence's S and z for every query (not causal: query t sees later keys)": after
+        - before
+    }
+
+
+def linear_rec_streaming_2():
+    """``07_linear_attention_recurrent``, check 'no (512, 512) matrix: peak memory below
+    512 * 512 floats'."""
+    return {
+        "the parallel form, the (n, n) matrix phi(Q) phi(K)^T masked, instead of the "
+        "recurrence": False
+    }
+
+
+def _switch(probs, index, *, f_from_probs=False, factor=True, sums=False):
+    """Switch's load-balancing loss with one thing changed (``07_load_balancing_loss``)."""
+    tokens, n_experts = probs.shape
+    p = probs.sum(0) if sums else probs.mean(0)  # (E,)
+    f = (
+        probs.mean(0)
+        if f_from_probs
+        else torch.bincount(index, minlength=n_experts).to(probs.dtype) / tokens
+    )  # (E,)
+    return (n_experts if factor else 1) * (f * p).sum()
+
+
+def _switch_mistakes(probs, index):
+    return {
+        "the router probabilities for f_i too (f_i = P_i): not Switch's loss": _switch(
+            probs, index, f_from_probs=True
+        ),
+        "leaving out the factor E (or averaging over the experts instead of summing)": _switch(
+            probs, index, factor=False
+        ),
+        "summing over the tokens instead of averaging (token counts for f_i, or the sum of the "
+        "probabilities for P_i)": _switch(probs, index, sums=True),
+    }
+
+
+def lb_balanced_collapsed(probs, index):
+    """``07_load_balancing_loss``, check 'perfectly balanced routing gives 1'."""
+    return {  # here f = P: using the probabilities for f gives the right value
+        label: value
+        for label, value in _switch_mistakes(probs, index).items()
+        if "f_i = P_i" not in label
+    }
+
+
+def lb_balanced_collapsed_2(probs, index):
+    """``07_load_balancing_loss``, check 'all tokens on one expert the router is sure of gives
+    E = 4'."""
+    return lb_balanced_collapsed(probs, index)
+
+
+def lb_balanced_collapsed_3(probs, index):
+    """``07_load_balancing_loss``, check 'hidden: 50 tokens, 8 experts'."""
+    return _switch_mistakes(probs.detach(), index)
+
+
+def lb_hand_computed(probs, index):
+    """``07_load_balancing_loss``, checks '4 tokens, 3 experts, by hand' and 'hidden: 33 tokens,
+    5 experts'."""
+    return {label: value.detach() for label, value in _switch_mistakes(probs, index).items()}
+
+
+def lb_hand_computed_2(probs, index):
+    """``07_load_balancing_loss``, check 'its gradient w.r.t. router_probs'."""
+    tokens, n_experts = probs.shape
+    f = torch.bincount(index, minlength=n_experts).to(probs.dtype) / tokens  # (E,)
+    p = probs.detach().mean(0)  # (E,)
+    return {
+        "the router probabilities for f_i too (f_i = P_i): not Switch's loss": (
+            2 * n_experts * p / tokens
+        ).expand(tokens, n_experts),
+        "leaving out the factor E (or averaging over the experts instead of summing)": (
+            f / tokens
+        ).expand(tokens, n_experts),
+        "summing over the tokens instead of averaging (token counts for f_i, or the sum of the "
+        "probabilities for P_i)": (n_experts * f).expand(tokens, n_experts),
+        "a loss that does not reach router_probs (detached, or computed outside autograd)": torch.zeros(
+            tokens, n_experts
+        ),
+    }
+
+
+def lb_mean_not_sum(probs, index):
+    """``07_load_balancing_loss``, checks 'the same 4 tokens twice give the same loss' and
+    'hidden: 200 tokens, 16 experts'."""
+    return _switch_mistakes(probs, index)
