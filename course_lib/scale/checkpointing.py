@@ -12,6 +12,7 @@ Shapes: ``x`` (batch, n, d_model).
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -56,47 +57,56 @@ class StepCost:
     seconds: float
 
 
-def _training_step_cost(
-    depth: int, n: int, checkpointed: bool, d_model: int, n_heads: int, batch: int, repeats: int
-) -> float:
-    """Peak bytes of one step (``repeats=0``) or the fastest of ``repeats`` steps (seconds of
-    CPU time: the child runs torch on one thread)."""
+def _stack_and_step(depth: int, n: int, checkpointed: bool, sizes: tuple[int, int, int]):
+    """A seeded stack (the same weights for both variants) and its training step."""
+    d_model, n_heads, batch = sizes
     torch.manual_seed(0)
     config = TransformerConfig(d_model=d_model, n_heads=n_heads, d_ff=4 * d_model)
     model = TransformerStack(config, depth, checkpointed)
     x = torch.randn(batch, n, d_model)  # (batch, n, d_model)
 
     def step() -> None:
-        loss = model(x).pow(2).mean()
-        loss.backward()
+        model(x).pow(2).mean().backward()
 
     step()  # warm-up: allocates the gradients, which both variants need
-    if repeats == 0:
-        return peak_here(step)
-    seconds = []
-    for _ in range(repeats):  # CPU time of this (only) thread: other processes do not count
-        start = time.thread_time()
-        step()
-        seconds.append(time.thread_time() - start)
-    return min(seconds)
+    return step
 
 
-def training_step_cost(
+def _peak_bytes(depth: int, n: int, checkpointed: bool, sizes: tuple[int, int, int]) -> int:
+    return peak_here(_stack_and_step(depth, n, checkpointed, sizes))
+
+
+def _seconds(depth: int, n: int, sizes: tuple[int, int, int], repeats: int) -> dict[bool, float]:
+    """Fastest CPU time of a plain and a checkpointed step, timed in turns (so that a slow
+    moment of the machine spoils one sample of each rather than all samples of one)."""
+    steps = {ck: _stack_and_step(depth, n, ck, sizes) for ck in (False, True)}
+    best = {False: math.inf, True: math.inf}
+    for _ in range(repeats):
+        for ck, step in steps.items():  # CPU time of this (only) thread
+            start = time.thread_time()
+            step()
+            best[ck] = min(best[ck], time.thread_time() - start)
+    return best
+
+
+def checkpointing_cost(
     depth: int,
     n: int,
-    checkpointed: bool,
     d_model: int = 64,
     n_heads: int = 4,
     batch: int = 4,
     repeats: int = 5,
-) -> StepCost:
-    """Measure one forward + backward step of a :class:`TransformerStack` on random input,
-    each number in its own fresh process on one thread (see :mod:`course_lib.scale.memory`)."""
+) -> tuple[StepCost, StepCost]:
+    """One forward + backward step of a :class:`TransformerStack` on random input, plain and
+    checkpointed: ``(plain, checkpointed)``. Each peak is measured in its own fresh process,
+    the two times in one more, in turns, on one thread (see :mod:`course_lib.scale.memory`)."""
     for name, value in (("depth", depth), ("n", n), ("d_model", d_model), ("batch", batch)):
         expect_positive_int(value, name)
     expect_positive_int(repeats, "repeats")
     TransformerConfig(d_model=d_model, n_heads=n_heads)  # checks that the heads divide d_model
-    sizes = (depth, n, checkpointed, d_model, n_heads, batch)
-    peak = in_child(_training_step_cost, *sizes, 0)
-    seconds = in_child(_training_step_cost, *sizes, repeats, for_memory=False)
-    return StepCost(depth, n, checkpointed, int(peak), seconds)
+    sizes = (d_model, n_heads, batch)
+    seconds = in_child(_seconds, depth, n, sizes, repeats, for_memory=False)
+    return tuple(
+        StepCost(depth, n, ck, int(in_child(_peak_bytes, depth, n, ck, sizes)), seconds[ck])
+        for ck in (False, True)
+    )

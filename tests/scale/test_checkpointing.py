@@ -6,7 +6,7 @@ import torch
 
 from course_lib.core.transformer import TransformerConfig
 from course_lib.scale import checkpointing
-from course_lib.scale.checkpointing import StepCost, TransformerStack, training_step_cost
+from course_lib.scale.checkpointing import StepCost, TransformerStack, checkpointing_cost
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -71,8 +71,7 @@ def test_no_checkpoint_without_gradients(checkpoint_calls):
 
 
 def test_checkpointing_trades_memory_for_time():
-    plain = training_step_cost(8, 256, checkpointed=False, repeats=5)
-    saved = training_step_cost(8, 256, checkpointed=True, repeats=5)
+    plain, saved = checkpointing_cost(8, 256, repeats=5)
     assert isinstance(plain, StepCost) and plain.depth == 8 and plain.n == 256
     assert not plain.checkpointed and saved.checkpointed
     # measured: about 0.3 (one block's intermediates plus every block's input)
@@ -88,10 +87,10 @@ def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match=r"x: expected 3 dims \(batch, n, d_model\)"):
         stack(torch.randn(6, 16))
     with pytest.raises(ValueError, match="n: expected a positive int, got 0"):
-        training_step_cost(2, 0, True)
+        checkpointing_cost(2, 0)
     with pytest.raises(ValueError, match="depth: expected a positive int, got -1"):
-        training_step_cost(-1, 16, True)
+        checkpointing_cost(-1, 16)
     with pytest.raises(ValueError, match="repeats: expected a positive int, got 0"):
-        training_step_cost(2, 16, True, repeats=0)
+        checkpointing_cost(2, 16, repeats=0)
     with pytest.raises(ValueError, match="n_heads: must divide d_model = 64, got 5"):
-        training_step_cost(2, 16, True, n_heads=5)
+        checkpointing_cost(2, 16, n_heads=5)
