@@ -150,7 +150,8 @@ def run_on_ranks(
                 daemon=True,
             )
             processes.append(process)
-            process.start()
+            with _interrupts_held():  # a Ctrl-C mid-start would leave a child whose pid is unknown
+                process.start()
             sender.close()  # the child holds it now; its exit then reads as end-of-file here
         deadline = time.monotonic() + timeout
         while len(results) < world_size:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import psutil
 import pytest
 
@@ -13,6 +15,8 @@ def descendants() -> set[int]:
     found = set()
     for process in me.children(recursive=True):
         try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                continue  # exited; its parent reaps it
             command = " ".join(process.cmdline())
             if process.ppid() == me.pid and "from multiprocessing.forkserver" in command:
                 continue
@@ -29,5 +33,16 @@ def no_process_left():
     """Fails the test if it leaves a process it started running."""
     before = descendants()
     yield
-    left = descendants() - before
-    assert not left, f"processes left behind: {left}"
+    deadline = time.monotonic() + 5.0  # a stopped process may take a moment to be reaped
+    while (left := descendants() - before) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not left, f"processes left behind: {[_describe(pid) for pid in left]}"
+
+
+def _describe(pid: int) -> str:
+    try:
+        process = psutil.Process(pid)
+        command = " ".join(process.cmdline())[:120]
+        return f"{pid} ({process.status()}, parent {process.ppid()}: {command})"
+    except psutil.NoSuchProcess:
+        return f"{pid} (gone)"

@@ -75,7 +75,13 @@ def _wait_for_ranks(count: int, root: int, seconds: float = 60.0) -> None:
     while time.monotonic() < deadline:
         try:
             servers = psutil.Process(root).children()
-            if sum(len(server.children()) for server in servers) >= count:
+            running = [
+                child
+                for server in servers
+                for child in server.children()
+                if child.status() != psutil.STATUS_ZOMBIE  # an earlier test's rank being reaped
+            ]
+            if len(running) >= count:
                 return
         except psutil.NoSuchProcess:
             pass

@@ -114,7 +114,7 @@ def test_memory_curves_fit_the_exponents():
     assert 1.7 <= naive.exponent <= 2.3
     tiled = memory_curve("tiled", [1024, 2048, 4096])
     assert tiled.exponent <= 1.2
-    assert tiled.peak_bytes[-1] < naive.peak_bytes[0]  # 4096 tokens tiled < 512 tokens naive
+    assert tiled.peak_bytes[-1] < naive.peak_bytes[1] / 2  # 4096 tokens tiled < half of 1024 naive
 
 
 def test_methods_compute_the_same_attention():
