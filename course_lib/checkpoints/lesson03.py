@@ -30,6 +30,7 @@ from torch import nn
 
 from course_lib.checkpoints import store
 from course_lib.core.mha_extensions import extend_attention
+from course_lib.core.shapes import expect_int
 from course_lib.core.transformer import TransformerConfig
 from course_lib.data.toys import IGNORE, RecallConfig, order_task, recall_task
 from course_lib.data.translation import TranslationConfig, TranslationData, make_translation_data
@@ -232,10 +233,12 @@ def _stability_task(task: str):
     raise ValueError(f"task: expected 'recall64', 'recall32' or 'noisy_order', got {task!r}")
 
 
-def run_stability(run: StabilityRun, desc: str = "") -> dict:
-    """Train the run's model from seed 0; returns its :class:`StepHistory` as a dict."""
+def run_stability(run: StabilityRun, desc: str = "", seed: int = 0) -> dict:
+    """Train the run's model from ``seed`` (the checkpoint's curves: seed 0); returns its
+    :class:`StepHistory` as a dict."""
+    seed = expect_int(seed, "seed")
     tokens, labels, model_config, evaluate = _stability_task(run.task)
-    seed_everything(0)
+    seed_everything(seed)
     model = TransformerClassifier(TransformerClassifierConfig(layers=run.layers, **model_config))
     if run.attn_dropout:
         extend_attention(model, attn_dropout=run.attn_dropout)

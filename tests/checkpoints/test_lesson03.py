@@ -62,3 +62,12 @@ def test_stability_curves_match_their_runs_and_show_each_lever():
     assert drop["metric"][-1] < no_drop["metric"][-1]  # validation loss
     with pytest.raises(ValueError, match="task"):
         lesson03.run_stability(lesson03.StabilityRun("sorting", 1, lesson03.StepConfig(steps=1)))
+
+
+def test_a_stability_run_can_be_repeated_from_another_seed():
+    run = lesson03.StabilityRun("noisy_order", 1, lesson03.StepConfig(steps=3))
+    first, again = lesson03.run_stability(run, seed=0), lesson03.run_stability(run, seed=0)
+    other = lesson03.run_stability(run, seed=1)
+    assert first["loss"] == again["loss"] and first["loss"] != other["loss"]
+    with pytest.raises(TypeError, match="seed"):
+        lesson03.run_stability(run, seed="1")
