@@ -53,3 +53,18 @@ def record(name: str, value: float, text: str = "") -> Measured:
         metrics[name] = value
         file.write_text(json.dumps(metrics, indent=1, sort_keys=True))
     return Measured(name, value, text)
+
+
+class Measurements(list):
+    """A lesson's recorded numbers, collected as it runs (``measured.append(record(...))``) and
+    shown together, one line each, when the notebook's last cell displays the list."""
+
+    def append(self, item: Measured) -> None:
+        if not isinstance(item, Measured):
+            raise TypeError(f"item: expected what record() returns, got {type(item).__name__}")
+        super().append(item)
+
+    def _repr_markdown_(self) -> str:
+        if not self:
+            return "*Nothing was recorded: the cells that measure have not run.*"
+        return "\n".join(f"- {m._repr_markdown_()}" for m in self)

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from course_lib.record import ENV_VAR, record
+from course_lib.record import ENV_VAR, Measurements, record
 
 
 def test_record_writes_to_the_bench_file(tmp_path, monkeypatch):
@@ -37,3 +37,18 @@ def test_record_without_bench_file_only_returns(monkeypatch, tmp_path):
 def test_record_rejects_bad_input(name, value, error):
     with pytest.raises(error, match="name" if name != "ok" else "value"):
         record(name, value)
+
+
+def test_measurements_collect_records_and_show_one_line_each(monkeypatch):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    measured = Measurements()
+    assert "Nothing was recorded" in measured._repr_markdown_()
+    measured.append(record("first_metric", 1.5, "one"))
+    measured.append(record("second_metric", 2, "two"))
+    lines = measured._repr_markdown_().splitlines()
+    assert lines == [
+        "- **Measured** `first_metric` = **1.5** — one",
+        "- **Measured** `second_metric` = **2** — two",
+    ]
+    with pytest.raises(TypeError, match="record"):
+        measured.append(1.5)

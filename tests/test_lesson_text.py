@@ -1,0 +1,96 @@
+"""What a learner reads in a lesson: no development leftovers, and one place for the numbers."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+COURSE_DIR = Path(__file__).resolve().parents[1]
+LESSONS = sorted((COURSE_DIR / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+# Text that belongs to the course's development, not to a lesson: targets the course set
+# itself, placeholders, notes to the developers, the history of earlier checkpoints.
+LEFTOVERS = re.compile(
+    r"placeholder|not trained!|\bTODO\b|\bFIXME\b|\bXXX\b"
+    r"|\btarget\s*(<=|>=|≤|≥)|\b(a|the) target of \d|\b(meets|BELOW) the target"
+    r"|earlier (checkpoints?|versions?)\b",
+    re.IGNORECASE,
+)
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def learner_text(notebook: dict) -> list[tuple[int, str]]:
+    """(cell index, text) for every source and every text output a learner sees."""
+    found = []
+    for index, cell in enumerate(notebook["cells"]):
+        found.append((index, "".join(cell["source"])))
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                found.append((index, "".join(output["text"])))
+            for kind in ("text/plain", "text/markdown", "text/html"):
+                if kind in output.get("data", {}):
+                    found.append((index, "".join(output["data"][kind])))
+    return found
+
+
+def record_calls(tree: ast.AST) -> list[ast.Call]:
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "record"
+    ]
+
+
+def is_metric_only(source: str) -> bool:
+    """A code cell whose every statement is a record()/measured.append(record()) call."""
+    tree = ast.parse(source)
+    return bool(tree.body) and all(
+        isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and record_calls(s)
+        for s in tree.body
+    )
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_no_development_leftovers(path):
+    hits = [
+        f"cell {index}: ...{text[max(m.start() - 40, 0) : m.end() + 40]}..."
+        for index, text in learner_text(load(path))
+        for m in LEFTOVERS.finditer(text)
+    ]
+    assert not hits, "development text a learner would read:\n" + "\n".join(hits)
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_numbers_are_shown_together_in_the_last_cell(path):
+    code = [c for c in load(path)["cells"] if c["cell_type"] == "code"]
+    sources = ["".join(c["source"]) for c in code]
+    metric_only = [s for s in sources if is_metric_only(s)]
+    assert not metric_only, f"cells that only record a number: {metric_only}"
+    assert sources[-1].split("#")[0].strip() == "measured", "the last cell shows `measured`"
+    for source in sources:
+        for call in record_calls(ast.parse(source)):
+            line = source.splitlines()[call.lineno - 1]
+            assert "measured.append(record(" in line, f"a record() outside measured: {line}"
+
+
+def test_the_leftover_check_has_teeth():
+    bad = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "source": ["x"],
+                "outputs": [{"output_type": "stream", "text": ["ratio 0.70, target <= 0.7\n"]}],
+            }
+        ]
+    }
+    assert any(LEFTOVERS.search(text) for _, text in learner_text(bad))
+    assert not LEFTOVERS.search("the target digits of the caption")
+    assert is_metric_only('measured.append(record("a", 1.0))')
+    assert not is_metric_only('x = 1\nmeasured.append(record("a", x))')
