@@ -10,12 +10,14 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c const
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 GRADEBOOK ?= gradebook.csv
 FEEDBACK ?= feedback
+OVERRIDES ?= overrides.csv
+GRADESCOPE_ZIP ?= build/gradescope/autograder.zip
 # Debian's Chromium drives the browser tests (Playwright's own download needs the network).
 CHROMIUM := /usr/lib/chromium/chromium
 FONTS := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: install install-dev lab test exercises bench grade lint browser-deps slides site
+.PHONY: install install-dev lab test exercises bench grade gradescope lint browser-deps slides site
 
 # Create/refresh .venv from the pinned constraints with what the lessons need; redone only when
 # the pins change.
@@ -62,9 +64,25 @@ exercises: install
 bench: install-dev
 	$(BIN)/python -m course_lib.tools.benchmark $(if $(LESSON),--lesson $(LESSON),)
 
+# SUBMISSIONS: <student>/<exercise>.ipynb folders, or an unzipped Canvas or Moodle download.
+# Optional: OVERRIDES (applied when the file exists), DEADLINE and LATE_PENALTY (e.g. 10%/day),
+# LATE_CAP, TIMES (Moodle's grading worksheet), LMS_CSV="canvas grades.csv" or "moodle ws.csv",
+# CLASS_REPORT=dir.
 grade: install
-	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir [GRADEBOOK=gradebook.csv] [FEEDBACK=feedback]"; exit 2; }
-	$(BIN)/course-grade $(SUBMISSIONS) --csv $(GRADEBOOK) --feedback $(FEEDBACK)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir [GRADEBOOK=gradebook.csv] [FEEDBACK=feedback] [OVERRIDES=overrides.csv] [DEADLINE=2025-03-01T23:59 LATE_PENALTY=10%/day] [LMS_CSV='canvas canvas.csv'] [CLASS_REPORT=class-report]"; exit 2; }
+	$(BIN)/course-grade $(SUBMISSIONS) --csv $(GRADEBOOK) --feedback $(FEEDBACK) \
+		$(if $(wildcard $(OVERRIDES)),--overrides $(OVERRIDES),) \
+		$(if $(DEADLINE),--deadline "$(DEADLINE)",) \
+		$(if $(LATE_PENALTY),--late-penalty "$(LATE_PENALTY)",) \
+		$(if $(LATE_CAP),--late-cap "$(LATE_CAP)",) \
+		$(if $(TIMES),--submission-times "$(TIMES)",) \
+		$(if $(LMS_CSV),--lms-csv $(LMS_CSV),) \
+		$(if $(CLASS_REPORT),--class-report $(CLASS_REPORT),)
+
+# A Gradescope autograder zip (setup.sh, run_autograder, the course); EXERCISE=ID for one exercise.
+gradescope: install
+	$(BIN)/python -m course_lib.grading.gradescope build --out $(GRADESCOPE_ZIP) \
+		$(if $(EXERCISE),--exercise $(EXERCISE),)
 
 slides: install
 	$(BIN)/python -m course_lib.tools.slides --out build/slides
