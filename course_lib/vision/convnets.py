@@ -118,9 +118,14 @@ def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 500) -> to
     )
 
 
+def mistakes(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Which of ``images`` (n, H, W) ``model`` misclassifies: (n,) bool, for paired tests."""
+    return predict(model, images) != labels
+
+
 def error_rate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Fraction of ``images`` (n, H, W) that ``model`` misclassifies."""
-    return (predict(model, images) != labels).float().mean().item()
+    return mistakes(model, images, labels).float().mean().item()
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from course_lib.vision.convnets import (
     error_rate,
     grid_to_tokens,
     matched_convnet,
+    mistakes,
     predict,
     upsample_map,
 )
@@ -47,6 +48,10 @@ def test_predict_and_error_rate():
     preds = predict(model, images, batch_size=3)
     assert preds.shape == (7,) and preds.dtype == torch.long
     assert error_rate(model, images, preds) == 0.0
+    wrong = preds.clone()
+    wrong[[1, 4]] = (preds[[1, 4]] + 1) % 10
+    assert mistakes(model, images, wrong).tolist() == [i in (1, 4) for i in range(7)]
+    assert error_rate(model, images, wrong) == pytest.approx(2 / 7)
 
 
 def test_feature_grid_and_tokens():
