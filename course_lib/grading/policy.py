@@ -343,6 +343,10 @@ ADJUSTMENT_COLUMNS = [
 ]
 
 
+def _units(late: dict) -> str:
+    return f"{late['units_late']} {late['unit']}{'' if late['units_late'] == 1 else 's'}"
+
+
 def adjustments_path(gradebook: Path) -> Path:
     """``gradebook.csv`` -> ``gradebook_adjustments.csv``."""
     return gradebook.with_name(f"{gradebook.stem}_adjustments{gradebook.suffix or '.csv'}")
@@ -364,7 +368,7 @@ def write_adjustments(results: list[dict], file: Path, unused: list[str]) -> Non
                     result.get("graded_score", ""),
                     late.get("submitted_at", ""),
                     late.get("source", ""),
-                    f"{late['units_late']} {late['unit']}s" if late else "",
+                    _units(late) if late else "",
                     f"{late['penalty']:.0%}" if late else "",
                     " | ".join(result.get("adjustments", [])),
                     result["score"],
