@@ -216,12 +216,21 @@ def __getattr__(name: str) -> Callable:
 
 def _dispatcher(choice: Implementation, course: Callable) -> Callable:
     """Calls the learner's function with what it takes, and the course's for a call that passes
-    more (e.g. ``dim=`` to ``masked_softmax``); counts both in ``choice.calls``."""
-    theirs = _parameters(choice.function)
+    more (e.g. ``dim=`` to ``masked_softmax``) or ``None`` for an argument the learner's
+    requires (e.g. no mask at all); counts both in ``choice.calls``."""
+    params = inspect.signature(choice.function).parameters
+    theirs = list(params)
+    required = {name for name, p in params.items() if p.default is inspect.Parameter.empty}
+
+    def fits(args: tuple, kwargs: dict) -> bool:
+        if len(args) > len(theirs) or not set(kwargs) <= set(theirs[len(args) :]):
+            return False
+        given = {**dict(zip(theirs, args, strict=False)), **kwargs}
+        return not any(given.get(name, 0) is None for name in required)
 
     @wraps(course)
     def call(*args, **kwargs):
-        if len(args) <= len(theirs) and set(kwargs) <= set(theirs[len(args) :]):
+        if fits(args, kwargs):
             choice.calls["yours"] += 1
             return choice.function(*args, **kwargs)
         choice.calls["course"] += 1

@@ -71,7 +71,11 @@ def test_a_different_but_correct_answer_is_the_one_that_runs(tmp_path, batch, mo
     with mine.using("masked_softmax", folder=tmp_path) as (used,):
         assert masks.masked_softmax is not chosen.function  # wrapped, counting its calls
         got = attention(q, k, v, mask)  # the course's attention calls the learner's softmax
-    assert used.calls["yours"] >= 1
+    assert used.calls == {"yours": 1, "course": 0}
+    with mine.using("masked_softmax", folder=tmp_path) as (used,):
+        attention(q, k, v)  # no mask: the learner's function requires one, the course's runs
+        masks.masked_softmax(torch.randn(3, 4), dim=0)  # an argument the learner's lacks
+    assert used.calls == {"yours": 0, "course": 2}
     assert "masked_softmax: yours" in capsys.readouterr().out
     for g, e in zip(got, expected, strict=True):
         torch.testing.assert_close(g, e)
