@@ -115,6 +115,17 @@ def offered() -> dict[str, tuple[str, str]]:
     return found
 
 
+@cache
+def answer_references() -> frozenset[str]:
+    """Every course function or class an exercise forbids: showing its code gives an answer."""
+    from course_lib.grading.notebook import forbidden_names, load_notebook
+
+    found: set[str] = set()
+    for path in (COURSE_DIR / "solutions").glob("[0-9][0-9]_*.ipynb"):
+        found.update(forbidden_names(load_notebook(path)))
+    return frozenset(found)
+
+
 def _solution_namespace(nb: dict, answers: dict[str, str] | None = None) -> dict:
     """Run an exercise's set-up and answer cells in order, skipping its tests (``answers``:
     grade_id -> the learner's source; the solution's own if ``None``); return the names they
