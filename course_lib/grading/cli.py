@@ -28,8 +28,9 @@ from .lms import collect as collect_download
 from .policy import (
     LatePolicy,
     PolicyError,
+    adjust,
     adjustments_path,
-    apply_all,
+    not_applied,
     read_overrides,
     read_times,
     write_adjustments,
@@ -188,7 +189,6 @@ def main(argv: list[str] | None = None) -> int:
     if not found.submissions:
         parser.error("no notebooks found in the given folders")
     _report_unmapped(found.submissions)
-    by_path = {str(s.path): s for s in found.submissions}
     # Learner code must not see any submission: hide the folders they come from.
     roots = {p if p.is_dir() else p.parent for p in args.submissions}
     grader = Grader(args.course_dir, Limits(args.timeout, args.memory), hide=sorted(roots))
@@ -215,14 +215,13 @@ def main(argv: list[str] | None = None) -> int:
             detail = f"grader failed on this file: {type(error).__name__}: {error}"
         return {**known, **_ungraded(sub, detail, "error")}
 
-    results = []
+    results, used = [], set()
     with grader, ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for result in pool.map(grade, found.submissions):
+        for sub, result in zip(found.submissions, pool.map(grade, found.submissions), strict=True):
+            used |= adjust(result, sub, policy, times, overrides)  # before it is printed
             results.append(result)
-    # Overrides and the late penalty change scores, so the verdicts are printed after them.
-    unused = apply_all(results, by_path, policy, times, overrides)
-    for result in results:
-        print(json.dumps(result) if args.json else _human(result), flush=True)
+            print(json.dumps(result) if args.json else _human(result), flush=True)
+    unused = not_applied(overrides, used, results)
     for line in unused:
         print(f"course-grade: warning: override not applied: {line}", file=sys.stderr)
     if args.csv:

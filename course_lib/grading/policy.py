@@ -284,6 +284,31 @@ def apply_total_overrides(results: list[dict], overrides: list[Override]) -> set
     return used
 
 
+def adjust(
+    result: dict,
+    sub: Submission,
+    policy: LatePolicy | None,
+    times: dict,
+    overrides: list[Override],
+) -> set[Override]:
+    """Overrides and the late penalty, in order, on one result; returns the overrides used."""
+    result["graded_score"] = result["score"]
+    used = apply_test_overrides([result], overrides)
+    if policy is not None and result.get("exercise"):  # a file that is no exercise: no deadline
+        apply_late(result, sub, policy, times)
+    return used | apply_total_overrides([result], overrides)
+
+
+def not_applied(overrides: list[Override], used: set[Override], results: list[dict]) -> list[str]:
+    """One line per override that matched nothing, saying why."""
+    return [
+        f"overrides.csv line {o.line} ({o.student}, {o.exercise}, {o.test}): "
+        + unused_reason(o, results)
+        for o in overrides
+        if o not in used
+    ]
+
+
 def apply_all(
     results: list[dict],
     submissions: dict[str, Submission],
@@ -291,22 +316,12 @@ def apply_all(
     times: dict,
     overrides: list[Override],
 ) -> list[str]:
-    """Overrides and the late penalty, in order, on every result (``submissions``: by the
-    result's ``submission`` path); returns one line per override that was not applied."""
+    """``adjust`` on every result (``submissions``: by the result's ``submission`` path);
+    returns one line per override that was not applied."""
+    used: set[Override] = set()
     for result in results:
-        result["graded_score"] = result["score"]
-    used = apply_test_overrides(results, overrides)
-    if policy is not None:
-        for result in results:
-            if result.get("exercise"):  # a file that is no exercise has no deadline
-                apply_late(result, submissions[result["submission"]], policy, times)
-    used |= apply_total_overrides(results, overrides)
-    return [
-        f"overrides.csv line {o.line} ({o.student}, {o.exercise}, {o.test}): "
-        + unused_reason(o, results)
-        for o in overrides
-        if o not in used
-    ]
+        used |= adjust(result, submissions[result["submission"]], policy, times, overrides)
+    return not_applied(overrides, used, results)
 
 
 def unused_reason(override: Override, results: list[dict]) -> str:
