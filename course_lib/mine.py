@@ -226,9 +226,10 @@ def __getattr__(name: str) -> Callable:
 
 
 def _dispatcher(choice: Implementation, course: Callable) -> Callable:
-    """Calls the learner's function with what it takes, and the course's for a call that passes
-    more (e.g. ``dim=`` to ``masked_softmax``) or ``None`` for an argument the learner's
-    requires (e.g. no mask at all); counts both in ``choice.calls``."""
+    """Calls the learner's function (if ``choice.yours``) with what it takes, and the course's
+    otherwise or for a call that passes more (e.g. ``dim=`` to ``masked_softmax``) or ``None``
+    for an argument the learner's requires (e.g. no mask at all); counts both in
+    ``choice.calls``."""
     params = inspect.signature(choice.function).parameters
     theirs = list(params)
     required = {name for name, p in params.items() if p.default is inspect.Parameter.empty}
@@ -241,7 +242,7 @@ def _dispatcher(choice: Implementation, course: Callable) -> Callable:
 
     @wraps(course)
     def call(*args, **kwargs):
-        if fits(args, kwargs):
+        if choice.yours and fits(args, kwargs):
             choice.calls["yours"] += 1
             return choice.function(*args, **kwargs)
         choice.calls["course"] += 1
@@ -260,8 +261,6 @@ def using(*names: str, folder: Path | str | None = None) -> Iterator[list[Implem
     try:
         for choice in chosen:
             print(choice)
-            if not choice.yours:
-                continue
             course = _resolve(offered()[choice.name][1])
             swapped = _dispatcher(choice, course)
             for module in list(sys.modules.values()):

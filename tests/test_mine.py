@@ -54,11 +54,14 @@ def test_offered_are_exercise_answers_with_a_course_function_of_that_name():
     assert "exact_match" not in table  # the exercise's arguments differ from the course's
 
 
-def test_without_a_notebook_the_course_function_runs_and_says_why(tmp_path):
+def test_without_a_notebook_the_course_function_runs_and_says_why(tmp_path, batch):
     chosen = mine.implementation("masked_softmax", tmp_path)
     assert not chosen.yours and chosen.function is masks.masked_softmax
     assert "no " in chosen.why and "01_masked_softmax" in chosen.why
     assert str(chosen).startswith("masked_softmax: the course's")
+    with mine.using("masked_softmax", folder=tmp_path) as (used,):
+        attention(*batch)
+    assert used.calls == {"yours": 0, "course": 1}
 
 
 def test_a_different_but_correct_answer_is_the_one_that_runs(tmp_path, batch, monkeypatch, capsys):
