@@ -94,3 +94,29 @@ def test_the_leftover_check_has_teeth():
     assert not LEFTOVERS.search("the target digits of the caption")
     assert is_metric_only('measured.append(record("a", 1.0))')
     assert not is_metric_only('x = 1\nmeasured.append(record("a", x))')
+
+
+def imported_names(source: str, module: str) -> set[str]:
+    return {
+        alias.asname or alias.name
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom) and node.module == module
+        for alias in node.names
+    }
+
+
+@pytest.mark.parametrize("path", [p for p in LESSONS if p.stem[:2] >= "02"], ids=lambda p: p.stem)
+def test_later_lessons_run_the_learners_own_answers(path):
+    """An exercise answer a lesson calls comes from course_lib.mine (the learner's if it passes),
+    never straight from the library — lesson 01 introduces masked_softmax before its exercise."""
+    from course_lib.mine import offered
+
+    sources = ["".join(c["source"]) for c in load(path)["cells"] if c["cell_type"] == "code"]
+    from_mine = set().union(*(imported_names(s, "course_lib.mine") for s in sources))
+    for name, (_, dotted) in offered().items():
+        module = dotted.rpartition(".")[0]
+        direct = set().union(*(imported_names(s, module) for s in sources))
+        assert name not in direct, f"{path.stem} imports {name} from {module}, not course_lib.mine"
+        used = any(re.search(rf"\b{name}\(", s) for s in sources)
+        if used and name != "masked_softmax":  # masked_softmax runs inside attention (mine.using)
+            assert name in from_mine, f"{path.stem} calls {name} without importing it from mine"
