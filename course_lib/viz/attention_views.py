@@ -25,14 +25,19 @@ def show_layer_heads(
     title: str = "Attention per layer and head",
     xlabel: str = "keys",
     ylabel: str = "queries",
-    cell: float = 2.4,
+    cell: float = 2.6,
 ) -> Figure:
     """One heatmap per (layer, head) of ``weights`` (layers, heads, T, S): a row of heads per
-    layer, token labels on the outer axes, colour scale 0..1 everywhere."""
+    layer, token labels on the outer axes, one colour scale 0..1 shared by every head (one
+    colour bar), text readable when projected (at least 9 pt on a slide)."""
     sizes = expect_shape(weights, "layers, heads, T, S", name="weights")
     layers, heads = sizes["layers"], sizes["heads"]
     fig, axes = plt.subplots(
-        layers, heads, figsize=(cell * heads + 1, cell * layers + 0.6), squeeze=False
+        layers,
+        heads,
+        figsize=(cell * heads + 1.2, cell * layers + 1.0),
+        squeeze=False,
+        layout="constrained",
     )
     for layer in range(layers):
         for head in range(heads):
@@ -46,15 +51,17 @@ def show_layer_heads(
                 ylabel=ylabel if head == 0 else "",
                 ax=ax,
                 vmax=1.0,
+                colorbar=False,
             )
-            ax.title.set_fontsize(8)
-            ax.tick_params(labelsize=6)
+            ax.title.set_fontsize(11)
+            ax.tick_params(labelsize=10)
             if layer != layers - 1:
                 ax.set_xticks([])
             if head != 0:
                 ax.set_yticks([])
-    fig.suptitle(title)
-    fig.tight_layout()
+    bar = fig.colorbar(axes[0, 0].images[0], ax=axes, fraction=0.03, pad=0.02)
+    bar.set_label("attention weight (every head, 0..1)")
+    fig.suptitle(title, fontsize=13)
     return fig
 
 
@@ -83,9 +90,9 @@ def show_token_graph(
             if w >= threshold:
                 ax.plot([0, 1], [top - j, top - i], color=color, alpha=min(1.0, w), lw=3 * w)
     for j, token in enumerate(left):
-        ax.text(-0.05, top - j, token, ha="right", va="center", fontsize=8)
+        ax.text(-0.05, top - j, token, ha="right", va="center", fontsize=10)
     for i, token in enumerate(right):
-        ax.text(1.05, top - i, token, ha="left", va="center", fontsize=8)
+        ax.text(1.05, top - i, token, ha="left", va="center", fontsize=10)
     ax.set(xlim=(-0.6, 1.6), ylim=(-1, top + 1), title=title)
     ax.set_xticks([0, 1], ["keys", "queries"])
     ax.set_yticks([])

@@ -48,7 +48,7 @@ def show_trajectory(
             y,
             str(t + 1),
             color="black",
-            fontsize=7,
+            fontsize=9,
             ha="center",
             va="center",
             bbox={"boxstyle": "circle,pad=0.15", "fc": "yellow", "ec": "none"},
@@ -73,7 +73,7 @@ def show_glimpse(
         ax.imshow(glimpse[k].numpy(), cmap="gray", vmin=0, vmax=1)
         ax.set_title(
             f"scale {k + 1}: {side}x{side} px\nseen as {config.patch}x{config.patch}",
-            fontsize=8,
+            fontsize=9,
             color=SCALE_COLOURS[k % len(SCALE_COLOURS)],
         )
         ax.set_xticks([])

@@ -33,11 +33,11 @@ def show_image(
     ax = ax if ax is not None else plt.subplots(figsize=(2.6, 2.6))[1]
     height, width = image.shape
     ax.imshow(image.numpy(), cmap="gray", vmin=0, vmax=1, extent=(0, width, height, 0))
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=10)
     if axes_labels:
-        ax.set_xlabel("x (px)", fontsize=8)
-        ax.set_ylabel("y (px)", fontsize=8)
-    ax.tick_params(labelsize=7)
+        ax.set_xlabel("x (px)", fontsize=9)
+        ax.set_ylabel("y (px)", fontsize=9)
+    ax.tick_params(labelsize=9)
     return ax
 
 
@@ -50,9 +50,11 @@ def overlay_attention(
     alpha: float = 0.55,
     cmap: str = "inferno",
     axes_labels: bool = True,
+    vmax: float | None = None,
 ) -> Axes:
     """The image with attention ``weights`` (G_h, G_w) over it, upsampled bilinearly to the
-    image size; a colour bar shows the weight of one cell."""
+    image size; a colour bar shows the weight of one cell. The colour scale runs from 0 to
+    ``vmax`` (default: this map's maximum; pass one value for a row of maps to compare them)."""
     image = _image(image)
     weights = torch.as_tensor(weights).detach().cpu().float()
     if weights.dim() != 2:
@@ -68,12 +70,12 @@ def overlay_attention(
         alpha=alpha,
         extent=(0, width, height, 0),
         vmin=0,
-        vmax=float(weights.max()),
+        vmax=float(weights.max()) if vmax is None else vmax,
     )
     if colorbar:
         bar = ax.figure.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
-        bar.set_label("attention weight", fontsize=7)
-        bar.ax.tick_params(labelsize=6)
+        bar.set_label("attention weight", fontsize=9)
+        bar.ax.tick_params(labelsize=9)
     return ax
 
 
@@ -101,7 +103,7 @@ def draw_boxes(
             )
         )
         if labels is not None:
-            ax.text(x0, y0 - 1, labels[i], color=color, fontsize=8, va="bottom")
+            ax.text(x0, y0 - 1, labels[i], color=color, fontsize=9, va="bottom")
     return ax
 
 

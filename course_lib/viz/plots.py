@@ -1,13 +1,19 @@
-"""Plots the lessons share: attention heatmaps with token labels and a colour bar."""
+"""Plots the lessons share: attention heatmaps with token labels and a colour bar, reference
+slopes on log-log cost plots, and a band over runs (seaborn) where runs vary."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from course_lib.core.shapes import expect_positive_int
 
@@ -39,17 +45,20 @@ def show_heatmap(
     vmax: float | None = None,
     annotate: bool = False,
     tick_step: int = 1,
+    colorbar: bool = True,
 ) -> Axes:
     """Draw one (queries, keys) matrix with token labels, axis names and a colour bar.
 
-    ``tick_step`` labels only every n-th row and column (for long sequences).
+    ``tick_step`` labels only every n-th row and column (for long sequences); ``colorbar=False``
+    leaves the bar out (for a grid that shares one).
     """
     matrix = _as_matrix(weights, "weights")
     _check_labels(x_labels, matrix.shape[1], "x_labels", "keys (columns)")
     _check_labels(y_labels, matrix.shape[0], "y_labels", "queries (rows)")
     ax = ax if ax is not None else plt.subplots(figsize=(4, 3.5))[1]
     image = ax.imshow(matrix.numpy(), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
-    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     expect_positive_int(tick_step, "tick_step")
     if x_labels is not None:
         ticks = range(0, len(x_labels), tick_step)
@@ -67,7 +76,7 @@ def show_heatmap(
             strict=True,
         ):
             colour = "black" if value > middle else "white"
-            ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=7, color=colour)
+            ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=9, color=colour)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return ax
 
@@ -95,3 +104,114 @@ def show_heatmaps(
         fig.suptitle(suptitle)
     fig.tight_layout()
     return fig
+
+
+_SUPERSCRIPTS = str.maketrans("0123456789.-", "⁰¹²³⁴⁵⁶⁷⁸⁹·⁻")
+_GUIDE_STYLES = ("--", ":", "-.")
+
+
+def power_label(exponent: float) -> str:
+    """'∝ n', '∝ n²', '∝ n¹·⁵': how a reference slope is named on a plot."""
+    power = "" if exponent == 1 else f"{exponent:g}".translate(_SUPERSCRIPTS)
+    return f"∝ n{power}"
+
+
+def reference_slopes(
+    ax: Axes,
+    ns: Sequence[float],
+    values: Sequence[float],
+    exponents: Sequence[float] = (1, 2),
+    color: str = "grey",
+    span: tuple[float, float] | None = None,
+) -> list[Line2D]:
+    """Dashed guide lines ∝ n^p, one per exponent p, through the first measured point
+    (``ns[0]``, ``values[0]``) of a log-log cost plot, each labelled ('∝ n', '∝ n²') in the
+    legend and at its right end: a curve parallel to a guide grows with that exponent.
+
+    The guides span ``ns`` (or ``span``, (n_min, n_max)); returns the lines, in the order of
+    ``exponents``.
+    """
+    if len(ns) != len(values) or len(ns) < 1:
+        raise ValueError(
+            f"values: expected one value per n (and at least one), got {len(values)} values "
+            f"for {len(ns)} ns"
+        )
+    n0, y0 = float(ns[0]), float(values[0])
+    if not (n0 > 0 and y0 > 0 and math.isfinite(n0) and math.isfinite(y0)):
+        raise ValueError(
+            f"ns, values: the first point must be positive on a log-log plot, got ({n0}, {y0})"
+        )
+    if not exponents:
+        raise ValueError("exponents: expected at least one exponent, e.g. (1, 2)")
+    low, high = span if span is not None else (min(map(float, ns)), max(map(float, ns)))
+    if not 0 < low < high:
+        raise ValueError(f"span: expected 0 < n_min < n_max, got ({low}, {high})")
+    xs = np.array([low, high])
+    lines = []
+    for i, p in enumerate(exponents):
+        ys = y0 * (xs / n0) ** float(p)
+        name = power_label(float(p))
+        (line,) = ax.plot(
+            xs,
+            ys,
+            _GUIDE_STYLES[i % len(_GUIDE_STYLES)],
+            color=color,
+            lw=1.2,
+            label=f"reference {name}",
+            zorder=1,
+        )
+        ax.annotate(
+            name,
+            (xs[-1], ys[-1]),
+            xytext=(4, 0),
+            textcoords="offset points",
+            color=color,
+            fontsize=10,
+            va="center",
+            annotation_clip=False,
+        )
+        lines.append(line)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    return lines
+
+
+def band_over_runs(
+    ax: Axes,
+    curves: object,
+    label: str,
+    color: str,
+    x: Sequence[float] | None = None,
+    estimator: str = "mean",
+    errorbar: tuple[str, float] = ("pi", 80),
+    marker: str | None = None,
+) -> Axes:
+    """The mean (or ``estimator``) of ``curves`` (steps, runs) over runs, with a shaded band
+    drawn by ``seaborn.lineplot``: ``errorbar=("pi", 80)`` the middle 80 % of runs (10-90th
+    percentile), ``("se", 2)`` ± 2 standard errors of the mean, ``("ci", 95)`` a bootstrap
+    95 % interval. NaN values are left out. ``x``: the step values (default 0, 1, ...)."""
+    values = torch.as_tensor(curves).detach().cpu().double()
+    if values.dim() != 2 or values.shape[1] < 2:
+        raise ValueError(
+            f"curves: expected (steps, runs) with at least 2 runs, got {tuple(values.shape)}"
+        )
+    steps, runs = values.shape
+    xs = np.arange(steps) if x is None else np.asarray(x, dtype=float)
+    if xs.shape != (steps,):
+        raise ValueError(f"x: expected {steps} values (one per step), got {xs.shape[0]}")
+    frame = pd.DataFrame({"x": np.repeat(xs, runs), "y": values.numpy().reshape(-1)})
+    names = ax.get_xlabel(), ax.get_ylabel()  # seaborn names the axes after the columns
+    sns.lineplot(
+        data=frame.dropna(),
+        x="x",
+        y="y",
+        estimator=estimator,
+        errorbar=errorbar,
+        color=color,
+        label=label,
+        marker=marker,
+        ax=ax,
+    )
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
+    return ax

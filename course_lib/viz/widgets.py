@@ -196,7 +196,7 @@ def saliency_explorer(
         ax.plot(x + 0.5, y + 0.5, "c+", markersize=12, mew=2, label="peak")
         if boxes is not None:
             draw_boxes(ax, boxes[i], color="lime")
-        ax.legend(loc="lower right", fontsize=7)
+        ax.legend(loc="lower right", fontsize=9)
         fig.tight_layout()
 
     return explorer([example, method], draw, css_class, caption)

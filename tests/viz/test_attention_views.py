@@ -8,6 +8,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from course_lib.viz.attention_views import show_layer_heads, show_token_graph  # noqa: E402
+from course_lib.viz.style import small_text  # noqa: E402
 from course_lib.viz.widgets import head_explorer, saliency_explorer  # noqa: E402
 
 
@@ -17,6 +18,17 @@ def test_layer_heads_grid_has_one_titled_heatmap_per_head():
     titled = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert titled[0] == "layer 1, head 1" and titled[-1] == "layer 2, head 3"
     assert len(titled) == 6
+    heatmaps = [ax for ax in fig.axes if ax.get_title()]
+    assert {ax.images[0].get_clim() for ax in heatmaps} == {(0.0, 1.0)}  # one shared scale
+    assert len(fig.axes) == 7  # six heatmaps and one colour bar for all of them
+    plt.close(fig)
+
+
+def test_layer_heads_text_is_readable_projected():
+    tokens = "sieben und achtzig , vier , acht hundert zwei und dreißig <eos>".split()
+    weights = torch.rand(2, 4, len(tokens), len(tokens)).softmax(-1)
+    fig = show_layer_heads(weights, tokens, tokens, title="a lesson-06 sized grid")
+    assert small_text(fig) == []  # every tick, title and label >= 9 pt on a slide
     plt.close(fig)
 
 

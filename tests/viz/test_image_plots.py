@@ -63,3 +63,15 @@ def test_grid_outline_of_the_identity_is_the_image_border():
     with pytest.raises(ValueError, match="grid"):
         grid_outline(torch.zeros(4, 2), 8)
     plt.close(fig)
+
+
+def test_overlay_attention_shares_a_colour_scale_when_given_vmax():
+    fig, axes = plt.subplots(1, 2)
+    weak, strong = torch.full((4, 4), 0.03), torch.full((4, 4), 0.3)
+    overlay_attention(torch.rand(16, 16), weak, axes[0], vmax=0.3)
+    overlay_attention(torch.rand(16, 16), strong, axes[1], vmax=0.3)
+    assert [ax.get_images()[1].get_clim() for ax in axes] == [(0, 0.3), (0, 0.3)]
+    alone, _ = plt.subplots()
+    overlay_attention(torch.rand(16, 16), weak, alone.axes[0])  # its own maximum
+    assert alone.axes[0].get_images()[1].get_clim()[1] == pytest.approx(0.03)
+    plt.close("all")
