@@ -1098,3 +1098,197 @@ def lb_mean_not_sum(probs, index):
     """``07_load_balancing_loss``, checks 'the same 4 tokens twice give the same loss' and
     'hidden: 200 tokens, 16 experts'."""
     return _switch_mistakes(probs, index)
+
+
+# ------------------------------------------------------- predict-first exercises (NN_predict_*)
+# A wrong prediction named by the reasoning that leads to it, and why that reasoning fails.
+# Options of a choice are letters; numbers are compared with the check's own tolerance.
+
+
+def predict_sqrt_d_std():
+    """``01_predict_sqrt_d``, check 'std_unscaled within 10 % of the measured value'."""
+    return {
+        "taking the variance d for the standard deviation (q·k has variance d = 2048; its "
+        "standard deviation is sqrt(d))": 2048.0,
+        "answering for the scaled score q·k / sqrt(d), whose standard deviation is 1 at every "
+        "d (the question is about q·k itself)": 1.0,
+    }
+
+
+def predict_sqrt_d_max_weight():
+    """``01_predict_sqrt_d``, check 'max_weight_scaled within 10 % of the measured value'."""
+    return {
+        "expecting the unscaled rows' near one-hot weights (dividing by sqrt(d) keeps the "
+        "scores at standard deviation 1 whatever d is)": 0.97,
+        "expecting uniform weights 1/16 (scores of standard deviation 1 still differ from key "
+        "to key)": 1 / 16,
+    }
+
+
+def predict_sqrt_d_unscaled():
+    """``01_predict_sqrt_d``, check 'max_weight_unscaled is the option the measurement supports'."""
+    return {
+        "thinking large scores spread the weight (larger score gaps make the softmax sharper, "
+        "like a low temperature)": "A",
+        "thinking the softmax ignores the scale of the scores (without 1/sqrt(d) they have "
+        "standard deviation 45 at d = 2048)": "B",
+    }
+
+
+def predict_local_ratio_8192():
+    """``02_predict_local_attention_cost``, check 'ratio_8192 within 10 % ...'."""
+    return {
+        "counting w = 4 keys per token (the window reaches w tokens on each side, plus the "
+        "token itself: 2w + 1 = 9)": 8192 / 4,
+        "comparing n^2 with n scores (each banded token scores 2w + 1 = 9 keys, not one)": 8192.0,
+    }
+
+
+def predict_local_ratio_window16():
+    """``02_predict_local_attention_cost``, check 'ratio_window16 within 10 % ...'."""
+    return {
+        "counting w = 16 keys per token (the window reaches w on each side, plus the token "
+        "itself: 2w + 1 = 33)": 2048 / 16,
+        "comparing n^2 with n scores (each banded token scores 2w + 1 = 33 keys)": 2048.0,
+    }
+
+
+def predict_local_dense_time():
+    """``02_predict_local_attention_cost``, check 'dense_time is the option ...'."""
+    return {
+        "thinking a mask saves work (it changes which of the n^2 scores count, not how many are "
+        "computed)": "A",
+        "thinking the mask is the expensive part (it is one pass over the n^2 scores, like the "
+        "softmax)": "C",
+    }
+
+
+def predict_naive_memory():
+    """``03_predict_attention_memory``, check 'naive_mib_4096 within 10 % ...'."""
+    return {
+        "doubling it, as if memory grew like n (the (n, n) scores and weights grow like n^2)": 68.0,
+        "keeping it unchanged (the (n, n) matrices grow with n)": 34.0,
+    }
+
+
+def predict_sdpa_memory():
+    """``03_predict_attention_memory``, check 'sdpa_mib_4096 within 10 % ...'."""
+    return {
+        "quadrupling it like naive attention (the fused kernel never stores an (n, n) matrix; "
+        "what it keeps grows like n)": 2.0,
+        "keeping it unchanged (the (n, d) output it writes grows with n)": 0.5,
+    }
+
+
+def predict_local_time():
+    """``03_predict_attention_memory``, check 'local_time is the option ...'."""
+    return {
+        "thinking the window makes the cost constant (twice the tokens, each scoring the same "
+        "33 keys, is twice the work)": "A",
+        "treating local attention like global (each token scores a fixed window, so the work "
+        "grows like n, not n^2)": "C",
+    }
+
+
+def predict_vit_tokens():
+    """``04_predict_vit_tokens``, check 'tokens_7 is the exact count'."""
+    return {
+        "forgetting the [CLS] token (16 patches plus the class token)": 16.0,
+        "counting the 49 pixels of a 7x7 patch (that is the length of each token; the number "
+        "of patches is (28 / 7)^2)": 49.0,
+    }
+
+
+def predict_vit_weights():
+    """``04_predict_vit_tokens``, check 'weights_7 is the exact count'."""
+    return {
+        "forgetting the [CLS] token (it is a query and a key too: 17 x 17)": 256.0,
+        "counting one weight per token (attention has one per query-key pair)": 17.0,
+    }
+
+
+def predict_vit_growth():
+    """``04_predict_vit_tokens``, check 'growth_2 is the option ...'."""
+    return {
+        "thinking halving the patch side doubles the patches (it quadruples them: both sides "
+        "halve), and forgetting that weights count pairs": "A",
+        "counting tokens instead of pairs (4x the tokens is about 16x the query-key pairs)": "B",
+    }
+
+
+def predict_mirror_baseline():
+    """``05_predict_baseline_variance``, check 'mirror_b is the option ...'."""
+    return {
+        "thinking any baseline helps (what matters is the distance of b from E[R]; 4.6 is as "
+        "far from 2.31 as no baseline)": "A",
+        "thinking a baseline above E[R] is worse than none (at the same distance from E[R] the "
+        "variance is about the same)": "C",
+    }
+
+
+def predict_baseline_bias():
+    """``05_predict_baseline_variance``, check 'bias_b7 is the option ...'."""
+    return {
+        "thinking a large baseline shrinks the gradient (E[b grad log pi] = b grad sum pi = 0: "
+        "a constant baseline changes only the spread)": "B",
+        "thinking a baseline above every reward reverses the direction (the extra term has mean "
+        "0 for any constant b; only the variance grows)": "C",
+    }
+
+
+def predict_deletion_fastest():
+    """``06_predict_deletion_test``, check 'fastest is the option ...'."""
+    return {
+        "trusting one layer's attention (the last layer reads tokens already mixed by three "
+        "layers and ignores the residual path: area 0.63, against 0.34)": "A",
+        "picking rollout, which comes close (area 0.38) but does not ask the model how its "
+        "score changes, as integrated gradients do (0.34)": "B",
+        "picking the plain gradient (it is local: how the score moves for a tiny change, not "
+        "for hiding a patch; area 0.70, near random)": "D",
+        "picking random (it is the floor every real ranking must beat; area 0.76)": "E",
+    }
+
+
+def predict_deletion_reversed():
+    """``06_predict_deletion_test``, check 'reversed_ig is the option ...'."""
+    return {
+        "thinking any ranking from the model beats random (reversed, it hides the least "
+        "important patches first, so the prediction survives longer)": "A",
+        "thinking the order does not matter (the least important patches are mostly "
+        "background: hiding them changes little, so the area is higher than random's)": "B",
+    }
+
+
+def predict_deletion_all_hidden():
+    """``06_predict_deletion_test``, check 'all_hidden is the option ...'."""
+    return {
+        "forgetting that hiding all 49 patches leaves the same black image whatever the order": "A",
+    }
+
+
+def predict_naive_memory_16384():
+    """``07_predict_memory_and_recall``, check 'naive_mib_16384 within 10 % ...'."""
+    return {
+        "counting one (n, n) matrix (the scores and the softmax weights are alive at once: "
+        "two)": 1024.0,
+        "counting 8 bytes per number (float32 takes 4)": 4096.0,
+    }
+
+
+def predict_tiled_memory():
+    """``07_predict_memory_and_recall``, check 'tiled_32768 is the option ...'."""
+    return {
+        "treating tiled attention like naive attention (it never holds an (n, n) matrix: one "
+        "tile at a time)": "A",
+        "thinking tiled memory is constant (the (n, d) inputs and output grow with n)": "C",
+    }
+
+
+def predict_recall_shape():
+    """``07_predict_memory_and_recall``, check 'recall_d32 is the option ...'."""
+    return {
+        "thinking a sum of outer products stores every pair (reading it with k_i adds the "
+        "crosstalk of all other pairs, which swamps the answer once N is well above d)": "A",
+        "thinking crosstalk hurts from the start (random keys in d = 32 dimensions are nearly "
+        "orthogonal while N is below about d)": "C",
+    }
