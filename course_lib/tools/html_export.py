@@ -2,7 +2,7 @@
 
 - :func:`exporter` configures nbconvert with the course's templates (``templates/``): pages
   and slides that load nothing from the network (no require.js, MathJax, mermaid or widget
-  renderer from a CDN; math stays LaTeX text).
+  renderer from a CDN); Markdown math becomes MathML at build time, which browsers draw.
 - :func:`snapshot_widgets` replaces each ipywidget output by a static snapshot of its saved
   state (the figure an ``Output`` widget showed, the text of ``HTML`` and ``Label`` widgets,
   the values of sliders and dropdowns), so explorers and progress bars read well offline.
@@ -60,16 +60,41 @@ class ExportError(RuntimeError):
 # -- nbconvert --------------------------------------------------------------------------------
 
 
+def _with_mathml(base: type) -> type:
+    """``base`` (an nbconvert HTML exporter) whose Markdown filter writes math as MathML."""
+    from jinja2 import pass_context
+
+    from course_lib.tools.mathml import markdown_to_html
+
+    class WithMathML(base):  # type: ignore[misc, valid-type]
+        @pass_context
+        def markdown2html(self, context: Any, source: str) -> str:
+            cell = context.get("cell", {})
+            return markdown_to_html(
+                source,
+                attachments=cell.get("attachments", {}),
+                embed_images=self.embed_images,
+                path=context.get("resources", {}).get("metadata", {}).get("path", ""),
+                anchor_link_text=self.anchor_link_text,
+                exclude_anchor_links=self.exclude_anchor_links,
+                **self.lexer_options,
+            )
+
+    WithMathML.__name__ = f"{base.__name__}WithMathML"
+    return WithMathML
+
+
 @functools.cache
 def exporter(kind: str) -> Any:
-    """An nbconvert exporter for ``kind`` = ``"page"`` (a site page) or ``"slides"``."""
+    """An nbconvert exporter for ``kind`` = ``"page"`` (a site page) or ``"slides"``, with
+    Markdown math converted to MathML (:mod:`course_lib.tools.mathml`)."""
     from nbconvert import HTMLExporter, SlidesExporter
 
     common = {"extra_template_basedirs": [str(TEMPLATES)], "embed_images": True}
     if kind == "page":
-        return HTMLExporter(template_name="course_page", **common)
+        return _with_mathml(HTMLExporter)(template_name="course_page", **common)
     if kind == "slides":
-        return SlidesExporter(template_name="course_slides", **common)
+        return _with_mathml(SlidesExporter)(template_name="course_slides", **common)
     raise ValueError(f"kind: expected 'page' or 'slides', got {kind!r}")
 
 

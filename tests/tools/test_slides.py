@@ -99,7 +99,8 @@ def test_build_slides_structure_links_and_no_network(tmp_path):
     assert len(re.findall(r"<section\b", page)) == 2 + 5
     assert page.count('class="fragment"') == 2
     assert "Right / Space / PageDown" in page and "slide-counter" in page
-    assert "$\\sqrt{d}$" in page, "math stays LaTeX text"
+    assert '<math alttext="\\sqrt{d}"' in page and "<msqrt>" in page, "math is MathML"
+    assert "$" not in page, "no raw LaTeX"
     # a link to another lesson goes to its deck; a link to a file that is not built is text
     assert 'href="98_other.slides.html"' in page
     assert "99_demo.ipynb" not in re.findall(r'href="([^"]*)"', page)
