@@ -51,6 +51,27 @@ def mask_patches(
 
 
 @torch.no_grad()
+def deletion_probabilities(
+    model: Callable[[torch.Tensor], torch.Tensor],
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    scores: torch.Tensor,
+    patch: int,
+    ks: Sequence[int],
+    fill: float = 0.0,
+) -> torch.Tensor:
+    """Probability of the true class of each image after hiding its top-k patches, for each
+    k in ``ks``: (len(ks), batch). Its mean over images is :func:`deletion_curve`; the spread
+    over images gives the curve's uncertainty."""
+    expect_shape(labels, "batch", name="labels")
+    rows = []
+    for k in ks:
+        masked = mask_patches(images, scores, k, patch, fill)  # (batch, C, H, W)
+        probs = model(masked).softmax(-1)  # (batch, classes)
+        rows.append(probs.gather(1, labels[:, None])[:, 0])  # (batch,)
+    return torch.stack(rows)  # (len(ks), batch)
+
+
 def deletion_curve(
     model: Callable[[torch.Tensor], torch.Tensor],
     images: torch.Tensor,
@@ -62,13 +83,7 @@ def deletion_curve(
 ) -> torch.Tensor:
     """Mean probability of the true class after hiding the top-k patches, for each k in
     ``ks``: (len(ks),). A steeper fall means the ranking found what the model uses."""
-    expect_shape(labels, "batch", name="labels")
-    curve = []
-    for k in ks:
-        masked = mask_patches(images, scores, k, patch, fill)  # (batch, C, H, W)
-        probs = model(masked).softmax(-1)  # (batch, classes)
-        curve.append(probs.gather(1, labels[:, None]).mean())
-    return torch.stack(curve)  # (len(ks),)
+    return deletion_probabilities(model, images, labels, scores, patch, ks, fill).mean(1)
 
 
 def random_scores(batch: int, n: int, seed: int = 0) -> torch.Tensor:

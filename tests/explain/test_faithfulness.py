@@ -8,6 +8,7 @@ from course_lib.data.canvases import INK, TRANSLATED, placed_split
 from course_lib.data.digits import digit_split
 from course_lib.explain.faithfulness import (
     deletion_curve,
+    deletion_probabilities,
     digit_boxes,
     mask_patches,
     patch_scores,
@@ -51,6 +52,20 @@ def test_deletion_curve_falls_fastest_for_the_patch_the_model_reads():
     assert fall_right[0] == fall_wrong[0] and fall_right[1] == pytest.approx(0.5)
     assert fall_wrong[1] == fall_wrong[0] > 0.98
     assert random_scores(2, 4, seed=1).shape == (2, 4)
+
+
+def test_deletion_probabilities_per_image_average_to_the_curve():
+    class ReadsTopLeft(nn.Module):  # class 0 logit = brightness of the top-left patch
+        def forward(self, x):
+            return torch.stack([x[:, 0, :2, :2].sum((1, 2)), torch.zeros(len(x))], dim=1)
+
+    images, labels = torch.ones(2, 1, 4, 4), torch.zeros(2, dtype=torch.long)
+    scores = torch.tensor([[1.0, 0, 0, 0], [0, 0, 0, 1.0]])  # image 0 hides what is read
+    probs = deletion_probabilities(ReadsTopLeft(), images, labels, scores, 2, [0, 1])
+    assert probs.shape == (2, 2)  # (len(ks), images)
+    assert probs[1, 0] == pytest.approx(0.5) and probs[1, 1] == probs[0, 1] > 0.98
+    curve = deletion_curve(ReadsTopLeft(), images, labels, scores, 2, [0, 1])
+    assert torch.allclose(curve, probs.mean(1))
 
 
 def test_spearman_of_equal_reversed_and_monotone_rankings():
