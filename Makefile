@@ -87,8 +87,9 @@ gradescope: install
 slides: install
 	$(BIN)/python -m course_lib.tools.slides --out build/slides
 
+# build/site: the student site (no instructor material); TEACHER=1: build/site-teacher, the whole kit.
 site: install
-	$(BIN)/python -m course_lib.tools.site --out build/site
+	$(BIN)/python -m course_lib.tools.site $(if $(filter 1 yes true,$(TEACHER)),--teacher,)
 
 lint: install-dev
 	$(BIN)/ruff check course_lib tests

@@ -98,15 +98,24 @@ def exporter(kind: str) -> Any:
     raise ValueError(f"kind: expected 'page' or 'slides', got {kind!r}")
 
 
-def export(notebook: dict, kind: str, resources: dict | None = None, name: str = "") -> str:
+def export(
+    notebook: dict,
+    kind: str,
+    resources: dict | None = None,
+    name: str = "",
+    title: str | None = None,
+) -> str:
     """HTML for ``notebook`` (nbformat JSON) with widgets snapshotted; ``resources`` may set
-    ``course_header`` / ``course_footer`` (HTML) and ``course_home`` (a link, slides)."""
+    ``course_header`` / ``course_footer`` (HTML) and ``course_home`` (a link, slides). The
+    page's ``<title>`` is ``title``, else the notebook's first heading (:func:`notebook_title`),
+    never nbconvert's "Notebook"."""
     import json
 
     import nbformat
 
     # reads() joins list-of-lines sources as nbconvert expects
     node = nbformat.reads(json.dumps(snapshot_widgets(notebook)), as_version=4)
+    node.metadata["title"] = title or notebook_title(notebook) or name or "Notebook"
     try:
         body, _ = exporter(kind).from_notebook_node(node, resources=dict(resources or {}))
     except Exception as error:  # nbconvert raises many kinds; name the notebook
@@ -344,20 +353,52 @@ def rewrite_links(page: str, source: str, output: str, pages: dict[str, str]) ->
     return _ANCHOR.sub(replace, page)
 
 
+_HEADING = re.compile(r"^\s*#{1,6}\s+(.+?)\s*#*\s*$", re.M)
+_FENCE = re.compile(r"^\s*(```|~~~)")
+#: LaTeX commands spelled as the symbol in a plain-text title.
+_PLAIN_SYMBOLS = {"times": "×", "cdot": "·", "le": "≤", "ge": "≥", "approx": "≈", "to": "→"}
+
+
+def markdown_title(text: str) -> str | None:
+    """The first heading of Markdown ``text`` (outside code blocks), or None."""
+    fenced = False
+    for line in text.splitlines():
+        if _FENCE.match(line):
+            fenced = not fenced
+        elif not fenced and (match := _HEADING.match(line)):
+            return match.group(1)
+    return None
+
+
+def notebook_title(notebook: dict) -> str | None:
+    """The first Markdown heading of ``notebook`` (nbformat JSON) as plain text, or None."""
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            source = cell.get("source", "")
+            heading = markdown_title("".join(source) if isinstance(source, list) else source)
+            if heading:
+                return plain_title(heading)
+    return None
+
+
+def _plain_math(latex: str) -> str:
+    latex = re.sub(r"\\sqrt\s*\{([^{}]*)\}|\\sqrt\s*(\w)", lambda m: "√" + (m[1] or m[2]), latex)
+    latex = re.sub(r"\\([A-Za-z]+)", lambda m: _PLAIN_SYMBOLS.get(m[1], m[1]), latex)
+    return latex.replace("{", "").replace("}", "")
+
+
+def plain_title(heading: str) -> str:
+    """A Markdown heading as plain text for a ``<title>``: no backticks, emphasis, link
+    syntax or ``$`` (``$\\sqrt d$`` reads √d)."""
+    text = re.sub(r"\$([^$]+)\$", lambda match: _plain_math(match[1]), heading)
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"[`*]", "", text)
+    return " ".join(text.split())
+
+
 def titles(notebooks: Iterable[Path]) -> dict[Path, str]:
-    """The first Markdown heading of each notebook (its title), or its file name."""
+    """The title of each notebook (its first Markdown heading, as plain text), or its file
+    name."""
     import json
 
-    found = {}
-    for path in notebooks:
-        title = path.stem
-        for cell in json.loads(path.read_text()).get("cells", []):
-            if cell.get("cell_type") != "markdown":
-                continue
-            text = "".join(cell["source"]).strip()
-            match = re.search(r"^\s*#{1,6}\s+(.+?)\s*#*\s*$", text, re.M)
-            if match:
-                title = match.group(1)
-                break
-        found[path] = title
-    return found
+    return {path: notebook_title(json.loads(path.read_text())) or path.stem for path in notebooks}

@@ -1,18 +1,28 @@
 """The course site (``make site``): static HTML that works offline, from the repository.
 
-    build/site/index.html                  home: lessons, slides, exercises, teaching kit
-    build/site/notebooks/NN_*.html         the executed lessons (committed outputs)
-    build/site/slides/NN_*.slides.html     the lessons as slides (see ``slides.py``)
-    build/site/exercises/NN_*.html         the learner notebooks (never the solutions)
-    build/site/teaching/*.html             syllabus, instructor notes, running a class
-    build/site/README.html                 the README (and BENCHMARKS.html when present)
+Two editions. The **student site** (the default, ``build/site``) is what a class may see:
+lessons, slides, exercises (each with its ``.ipynb`` to download), the syllabus, the project
+brief, the set-up guide and the README without its teachers' and developers' sections. The
+**teacher's edition** (``--teacher``, ``build/site-teacher``) adds the whole teaching kit:
+instructor notes with their common-mistake tables, running a class (the grader, hidden
+tests, feedback), the calendar and policy templates. :data:`STUDENT_DOCUMENTS` is the list
+of what students get; a document not on it is the teacher's.
+
+    index.html                  home: lessons, slides, exercises, documents
+    notebooks/NN_*.html         the executed lessons (committed outputs)
+    slides/NN_*.slides.html     the lessons as slides (see ``slides.py``)
+    exercises/NN_*.html         the learner notebooks (never the solutions) ...
+    exercises/NN_*.ipynb        ... and the notebooks themselves, to download
+    teaching/*.html             student: syllabus, project, set-up; teacher: the whole kit
+    README.html                 the README (and BENCHMARKS.html when present)
 
 Nothing on a page is fetched from the network (no CDN scripts, styles, fonts or images;
-math stays LaTeX text), widgets are static snapshots of their saved state, and links
-between repository files point at their pages; links to files that are not on the site
-(e.g. ``solutions/``) become plain text. :func:`check_site` verifies all of it.
+math is MathML made at build time), widgets are static snapshots of their saved state, every
+page's title is its notebook's or document's title, and links between repository files point
+at their pages; links to files that are not on the site (e.g. ``solutions/``, or the
+instructor notes on the student site) become plain text. :func:`check_site` verifies it.
 
-    python -m course_lib.tools.site [--out build/site] [--no-slides]
+    python -m course_lib.tools.site [--teacher] [--out DIR] [--no-slides]
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ import argparse
 import html
 import json
 import posixpath
+import re
 import shutil
 import sys
 import time
@@ -32,6 +43,8 @@ from course_lib.tools.html_export import (
     broken_links,
     export,
     external_sources,
+    markdown_title,
+    plain_title,
     rewrite_links,
     titles,
 )
@@ -39,8 +52,23 @@ from course_lib.tools.slides import LESSON_GLOB, build_slides
 
 COURSE_DIR = Path(__file__).resolve().parents[2]
 COURSE_TITLE = "Attention, from recap to Grad-CAM"
-#: Markdown files of the repository that become pages (when they exist).
+#: Markdown files of the repository that become pages (when they exist), teacher's edition.
 DOCUMENTS = ["README.md", "BENCHMARKS.md", "teaching/*.md"]
+#: The documents of the student site, each with the headings of the sections it leaves out
+#: (a heading's section runs to the next heading of the same or a higher level).
+STUDENT_DOCUMENTS: dict[str, tuple[str, ...]] = {
+    "README.md": ("For teachers", "For developers"),
+    "BENCHMARKS.md": (),
+    "teaching/syllabus.md": (),
+    "teaching/project.md": (),
+    "teaching/setup-without-make.md": ("What the admin installs",),
+}
+TEACHER_BANNER = (
+    '<p class="course-edition">Teacher\'s edition: it includes the instructor notes and the '
+    "grading kit. Publish the student site (<code>make site</code>) to your class.</p>"
+)
+_HEADING_LINE = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+_FENCE_LINE = re.compile(r"^ {0,3}(```|~~~)")
 
 
 @dataclass
@@ -52,6 +80,8 @@ class Site:
     slides: list[str] = field(default_factory=list)
     exercises: list[str] = field(default_factory=list)
     documents: list[str] = field(default_factory=list)
+    downloads: list[str] = field(default_factory=list)
+    teacher: bool = False
     seconds: float = 0.0
 
     def pages(self) -> list[str]:
@@ -62,17 +92,59 @@ def _html_name(path: str) -> str:
     return str(Path(path).with_suffix(".html").as_posix())
 
 
-def plan(course_dir: Path) -> dict[str, str]:
+def default_out(course_dir: Path, teacher: bool) -> Path:
+    """``build/site`` for students, ``build/site-teacher`` for the teacher's edition (kept
+    apart, so the one to publish is never overwritten by the other)."""
+    return course_dir / "build" / ("site-teacher" if teacher else "site")
+
+
+def documents(course_dir: Path, teacher: bool) -> list[str]:
+    """Repository paths of the Markdown documents of an edition (those that exist)."""
+    if teacher:
+        found = [p for pattern in DOCUMENTS for p in sorted(course_dir.glob(pattern))]
+        return [path.relative_to(course_dir).as_posix() for path in found]
+    return [name for name in STUDENT_DOCUMENTS if (course_dir / name).is_file()]
+
+
+def drop_sections(text: str, headings: tuple[str, ...], name: str = "document") -> str:
+    """``text`` (Markdown) without the sections under ``headings`` (matched as written after
+    the ``#``s). A heading that is not there is an error: the student site must not keep a
+    section because it was renamed."""
+    kept: list[str] = []
+    dropping: int | None = None  # level of the heading being dropped
+    found: set[str] = set()
+    fenced = False
+    for line in text.splitlines(keepends=True):
+        match = None if fenced else _HEADING_LINE.match(line)
+        if _FENCE_LINE.match(line):
+            fenced = not fenced
+        if match:
+            level, title = len(match.group(1)), match.group(2)
+            if dropping is not None and level <= dropping:
+                dropping = None
+            if dropping is None and title in headings:
+                dropping = level
+                found.add(title)
+        if dropping is None:
+            kept.append(line)
+    missing = [heading for heading in headings if heading not in found]
+    if missing:
+        raise ExportError(
+            f"{name}: no section {missing[0]!r} to leave out of the student site "
+            "(update STUDENT_DOCUMENTS in course_lib/tools/site.py)"
+        )
+    return "".join(kept)
+
+
+def plan(course_dir: Path, teacher: bool = False) -> dict[str, str]:
     """Repository path -> site path of every page built from a repository file."""
     pages: dict[str, str] = {}
     for path in sorted(course_dir.glob(LESSON_GLOB)):
         pages[f"notebooks/{path.name}"] = f"notebooks/{path.stem}.html"
     for path in sorted(course_dir.glob("exercises/*.ipynb")):
         pages[f"exercises/{path.name}"] = f"exercises/{path.stem}.html"
-    for pattern in DOCUMENTS:
-        for path in sorted(course_dir.glob(pattern)):
-            relative = path.relative_to(course_dir).as_posix()
-            pages[relative] = _html_name(relative)
+    for relative in documents(course_dir, teacher):
+        pages[relative] = _html_name(relative)
     return pages
 
 
@@ -93,6 +165,17 @@ def navigation(page: str, lessons: list[tuple[str, str]], teaching: list[str]) -
     if teaching:
         links.append(f'<a data-site-link href="{_relative(teaching[0], page)}">teaching</a>')
     return f'<nav class="course-nav">{" ".join(links)}</nav>'
+
+
+def download_box(notebook: str) -> str:
+    """The download link at the top of an exercise page (``notebook``: the file's name,
+    beside the page)."""
+    name = html.escape(notebook)
+    return (
+        f'<p class="course-download"><a data-site-link href="{name}" download>'
+        f"Download {name}</a> and open it in JupyterLab with the course installed (see the "
+        "README). Keep its file name: the grader finds the exercise from it.</p>"
+    )
 
 
 def pager(page: str, lessons: list[tuple[str, str]]) -> str:
@@ -123,7 +206,11 @@ def markdown_notebook(text: str) -> dict:
 
 
 def home_markdown(
-    course_dir: Path, pages: dict[str, str], slides: dict[str, str], teaching: list[str]
+    course_dir: Path,
+    pages: dict[str, str],
+    slides: dict[str, str],
+    teaching: list[str],
+    teacher: bool = False,
 ) -> str:
     """The home page (Markdown with repository paths; links are rewritten like any page)."""
     lessons = sorted(course_dir.glob(LESSON_GLOB))
@@ -133,8 +220,8 @@ def home_markdown(
         "",
         "An open course on attention in deep learning with PyTorch in Jupyter. This site shows "
         "the lessons as they were last executed; to run them, clone the course and "
-        "`make lab` (see the [README](README.md)). Math is shown as LaTeX source here; "
-        "widgets are static snapshots (they respond in JupyterLab).",
+        "`make lab` (see the [README](README.md)). Widgets are static snapshots (they respond "
+        "in JupyterLab). Each exercise page has its notebook to download.",
         "",
         "## Lessons",
         "",
@@ -156,7 +243,7 @@ def home_markdown(
         deck = f"[slides]({slides[key]})" if key in slides else ""
         lines.append(f"| [{names[path]}]({key}) | {deck} | {', '.join(exercises) or '-'} |")
     if teaching:
-        lines += ["", "## For teachers", ""]
+        lines += ["", "## For teachers" if teacher else "## Course documents", ""]
         for document in teaching:
             title = Path(document).stem.replace("-", " ").replace("_", " ")
             lines.append(f"- [{'teaching kit' if title == 'README' else title}]({document})")
@@ -166,15 +253,19 @@ def home_markdown(
 
 
 def build_site(
-    course_dir: Path = COURSE_DIR, out: Path | None = None, with_slides: bool = True
+    course_dir: Path = COURSE_DIR,
+    out: Path | None = None,
+    with_slides: bool = True,
+    teacher: bool = False,
 ) -> Site:
-    """Build the site into ``out`` (default ``build/site``), replacing what was there."""
+    """Build the student site (or with ``teacher`` the teacher's edition) into ``out``
+    (default :func:`default_out`), replacing what was there."""
     start = time.monotonic()
-    out = out or course_dir / "build" / "site"
+    out = out or default_out(course_dir, teacher)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    pages = plan(course_dir)
+    pages = plan(course_dir, teacher)
     lesson_paths = sorted(course_dir.glob(LESSON_GLOB))
     if not lesson_paths:
         raise ExportError(f"no lessons found ({LESSON_GLOB}) in {course_dir}")
@@ -184,7 +275,7 @@ def build_site(
         (site for source, site in pages.items() if source.startswith("teaching/")),
         key=lambda site: (not site.endswith("README.html"), site),
     )
-    site = Site(out=out)
+    site = Site(out=out, teacher=teacher)
 
     slide_pages: dict[str, str] = {}
     if with_slides:
@@ -197,9 +288,11 @@ def build_site(
     # the home page links slide decks by their site paths
     links = {**pages, **{deck: deck for deck in slide_pages.values()}}
 
-    def write(source: str, target: str, notebook: dict) -> None:
+    def write(source: str, target: str, notebook: dict, header: str = "") -> None:
         resources = {
-            "course_header": navigation(target, lessons, teaching),
+            "course_header": navigation(target, lessons, teaching)
+            + (TEACHER_BANNER if teacher else "")
+            + header,
             "course_footer": pager(target, lessons),
         }
         body = export(notebook, "page", resources, name=source)
@@ -209,14 +302,24 @@ def build_site(
 
     for source, target in pages.items():
         path = course_dir / source
+        header = ""
         if source.endswith(".ipynb"):
             try:
                 notebook = json.loads(path.read_text())
             except json.JSONDecodeError as error:
                 raise ExportError(f"{source}: not a readable notebook: {error}") from error
         else:
-            notebook = markdown_notebook(path.read_text())
-        write(source, target, notebook)
+            text = path.read_text()
+            if not teacher:
+                text = drop_sections(text, STUDENT_DOCUMENTS[source], name=source)
+            notebook = markdown_notebook(text)
+            notebook["metadata"]["title"] = plain_title(markdown_title(text) or path.stem)
+        if source.startswith("exercises/"):
+            (out / target).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, out / "exercises" / path.name)
+            site.downloads.append(f"exercises/{path.name}")
+            header = download_box(path.name)
+        write(source, target, notebook, header)
         kind = source.split("/", 1)[0]
         bucket = {"notebooks": site.lessons, "exercises": site.exercises}.get(kind, site.documents)
         bucket.append(target)
@@ -226,6 +329,7 @@ def build_site(
         pages,
         slide_pages,
         [source for source, target in pages.items() if source.startswith("teaching/")],
+        teacher=teacher,
     )
     write("index.md", "index.html", markdown_notebook(home))
     site.seconds = time.monotonic() - start
@@ -233,12 +337,22 @@ def build_site(
 
 
 def check_site(site: Site) -> list[str]:
-    """Problems with a built site: missing pages, anything fetched from another host,
-    relative links (and ``#fragments``) that point at nothing."""
+    """Problems with a built site: missing pages or downloads, anything fetched from another
+    host, relative links (and ``#fragments``) that point at nothing, a page titled
+    "Notebook", and on the student site any page of the teacher's edition."""
     problems = [f"{page}: missing" for page in site.pages() if not (site.out / page).is_file()]
+    problems += [f"{path}: missing" for path in site.downloads if not (site.out / path).is_file()]
+    allowed = {_html_name(name) for name in STUDENT_DOCUMENTS}
     for page in sorted(site.out.rglob("*.html")):
-        for url in external_sources(page.read_text(encoding="utf-8")):
-            problems.append(f"{page.relative_to(site.out)}: loads {url} from the network")
+        name = page.relative_to(site.out).as_posix()
+        text = page.read_text(encoding="utf-8")
+        for url in external_sources(text):
+            problems.append(f"{name}: loads {url} from the network")
+        title = re.search(r"<title>(.*?)</title>", text, re.S)
+        if title is None or title.group(1).strip() in {"", "Notebook"}:
+            problems.append(f"{name}: no title of its own")
+        if not site.teacher and name.startswith("teaching/") and name not in allowed:
+            problems.append(f"{name}: teachers' material on the student site")
     return problems + broken_links(site.out)
 
 
@@ -246,22 +360,32 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m course_lib.tools.site", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--out", type=Path, default=COURSE_DIR / "build" / "site")
+    parser.add_argument(
+        "--teacher",
+        action="store_true",
+        help="the teacher's edition, with the instructor notes and the grading kit "
+        "(default: the student site)",
+    )
+    parser.add_argument(
+        "--out", type=Path, help="default: build/site, or build/site-teacher with --teacher"
+    )
     parser.add_argument("--no-slides", action="store_true", help="skip the slide decks")
     args = parser.parse_args(argv)
+    out = args.out or default_out(COURSE_DIR, args.teacher)
     try:
-        site = build_site(COURSE_DIR, args.out, with_slides=not args.no_slides)
+        site = build_site(COURSE_DIR, out, with_slides=not args.no_slides, teacher=args.teacher)
     except (ExportError, ValueError, OSError) as error:
         print(f"site: {error}", file=sys.stderr)
         return 1
     problems = check_site(site)
     for problem in problems:
         print(f"site: {problem}", file=sys.stderr)
+    edition = "teacher's edition" if args.teacher else "student site"
     print(
-        f"wrote {len(site.pages())} pages to {args.out}/ in {site.seconds:.1f} s "
+        f"wrote the {edition}: {len(site.pages())} pages to {out}/ in {site.seconds:.1f} s "
         f"({len(site.lessons)} lessons, {len(site.slides)} slide decks, "
-        f"{len(site.exercises)} exercises, {len(site.documents)} documents); "
-        f"{len(problems)} problems. Open {args.out / 'index.html'}"
+        f"{len(site.exercises)} exercises with their notebooks, {len(site.documents)} "
+        f"documents); {len(problems)} problems. Open {out / 'index.html'}"
     )
     return 1 if problems else 0
 

@@ -177,27 +177,51 @@ def offline_prefix() -> list[str]:
     return []
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> site.Site:
-    """``python -m course_lib.tools.site`` into a temporary folder, without network if possible."""
-    out = tmp_path_factory.mktemp("site") / "site"
-    done = subprocess.run(
-        [*offline_prefix(), sys.executable, "-m", "course_lib.tools.site", "--out", str(out)],
+def build(out: Path, *flags: str) -> subprocess.CompletedProcess:
+    """``python -m course_lib.tools.site`` into ``out``, without network if possible."""
+    return subprocess.run(
+        [
+            *offline_prefix(),
+            sys.executable,
+            "-m",
+            "course_lib.tools.site",
+            "--out",
+            str(out),
+            *flags,
+        ],
         capture_output=True,
         text=True,
         timeout=600,
         cwd=COURSE_DIR,
     )
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> site.Site:
+    """The student site (the default) built into a temporary folder."""
+    out = tmp_path_factory.mktemp("site") / "site"
+    done = build(out)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "0 problems" in done.stdout
+    assert "wrote the student site" in done.stdout and "0 problems" in done.stdout
     result = site.Site(out=out)
     result.lessons = [f"notebooks/{path.stem}.html" for path in LESSONS]
     result.slides = [f"slides/{path.stem}.slides.html" for path in LESSONS]
     result.exercises = [f"exercises/{path.stem}.html" for path in EXERCISES]
-    result.documents = ["README.html"] + [
-        f"teaching/{path.stem}.html" for path in sorted(COURSE_DIR.glob("teaching/*.md"))
+    result.downloads = [f"exercises/{path.name}" for path in EXERCISES]
+    result.documents = [
+        site._html_name(name) for name in site.STUDENT_DOCUMENTS if (COURSE_DIR / name).is_file()
     ]
     return result
+
+
+@pytest.fixture(scope="module")
+def teachers(tmp_path_factory) -> site.Site:
+    """The teacher's edition (without slides, to save time)."""
+    out = tmp_path_factory.mktemp("site") / "teacher"
+    done = build(out, "--teacher", "--no-slides")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "wrote the teacher's edition" in done.stdout and "0 problems" in done.stdout
+    return site.Site(out=out, teacher=True)
 
 
 def test_site_has_every_page_nothing_remote_and_no_broken_link(built):
@@ -253,20 +277,140 @@ def test_lesson_pages_show_every_figure(built, lesson):
     assert 'href="../index.html"' in page, "navigation back to the home page"
 
 
-def test_home_page_lists_lessons_slides_exercises_and_teaching(built):
+def test_home_page_lists_lessons_slides_exercises_and_documents(built):
     home = (built.out / "index.html").read_text()
     for page in built.lessons + built.slides + built.exercises:
         assert f'href="{page}"' in home, page
-    assert 'href="teaching/README.html"' in home
+    assert 'href="teaching/syllabus.html"' in home and 'href="teaching/project.html"' in home
+    assert "For teachers" not in home and "teaching/README.html" not in home
+
+
+# -- the student site and the teacher's edition ---------------------------------------------------
+
+#: Text that only the teacher's material shows (the README's teachers' section, running a
+#: class, the hub admin's notes on where the answers live).
+TEACHER_ONLY = [
+    "Instructor notes",
+    "instructor notes",
+    "BEGIN HIDDEN TESTS",
+    "What the grader trusts",
+    "What the admin installs",
+    "/opt/attention-course/solutions",
+]
+
+
+def test_student_site_has_no_instructor_material(built):
+    assert sorted(p.name for p in (built.out / "teaching").iterdir()) == sorted(
+        Path(page).name for page in built.documents if page.startswith("teaching/")
+    )
+    leaks = []
+    for page in built.out.rglob("*.html"):
+        text = page_text(page.read_text())
+        leaks += [f"{page.relative_to(built.out)}: {word}" for word in TEACHER_ONLY if word in text]
+        links = re.findall(
+            r'href="([^"]*(?:instructor-notes|running-a-class)[^"]*)"', page.read_text()
+        )
+        leaks += [f"{page.relative_to(built.out)}: links {link}" for link in links]
+    assert not leaks, leaks
+    readme = page_text((built.out / "README.html").read_text())
+    assert "For learners" in readme and "For teachers" not in readme
+    assert "For developers" not in readme
+
+
+def test_every_common_mistake_table_stays_with_the_teacher(built, teachers):
+    notes = (teachers.out / "teaching" / "instructor-notes.html").read_text()
+    rows = [  # mistake, what the student sees, what the gradebook says
+        " ".join(page_text(row).split())
+        for row in re.findall(r"<tr>(.*?)</tr>", notes, re.S)
+        if "<td>" in row
+    ]
+    assert len(rows) > 10, "the instructor notes' tables of mistakes"
+    pages = " ".join(
+        " ".join(page_text(page.read_text()).split()) for page in built.out.rglob("*.html")
+    )
+    assert not [row for row in rows if row in pages]
+
+
+def test_teachers_edition_has_the_whole_kit_and_says_so(teachers):
+    for path in sorted(COURSE_DIR.glob("teaching/*.md")):
+        assert (teachers.out / "teaching" / f"{path.stem}.html").is_file(), path.name
+    home = (teachers.out / "index.html").read_text()
+    assert "For teachers" in home and 'href="teaching/instructor-notes.html"' in home
+    assert "Teacher&#x27;s edition" in home or "Teacher's edition" in home
+    assert "For teachers" in page_text((teachers.out / "README.html").read_text())
+    assert site.check_site(teachers) == []
+
+
+def test_page_titles_are_the_lesson_and_exercise_titles(built):
+    names = html_export.titles(LESSONS + EXERCISES)
+    for path, title in names.items():
+        kind = "notebooks" if path in LESSONS else "exercises"
+        page = (built.out / kind / f"{path.stem}.html").read_text()
+        assert f"<title>{html.escape(title, quote=False)}</title>" in page, path.name
+        assert "$" not in title and "`" not in title, title
+    for lesson in LESSONS:
+        deck = (built.out / "slides" / f"{lesson.stem}.slides.html").read_text()
+        assert f"<title>{html.escape(names[lesson], quote=False)} (slides)</title>" in deck
+    syllabus = (built.out / "teaching" / "syllabus.html").read_text()
+    assert "<title>Syllabus" in syllabus
+    for page in built.out.rglob("*.html"):
+        assert "<title>Notebook</title>" not in page.read_text(), page
+
+
+def test_each_exercise_page_links_its_notebook_to_download(built):
+    for exercise in EXERCISES:
+        page = (built.out / "exercises" / f"{exercise.stem}.html").read_text()
+        assert f'download="" href="{exercise.name}"' in page or (
+            f'href="{exercise.name}" download' in page
+        ), exercise.name
+        copy = built.out / "exercises" / exercise.name
+        assert copy.read_bytes() == exercise.read_bytes(), "the pristine exercise, unchanged"
+    assert not list(built.out.glob("**/solutions*")), "never the solutions"
+
+
+def test_drop_sections_leaves_out_whole_sections_but_not_code():
+    text = (
+        "# Doc\n\nintro\n\n## Keep\n\nkept\n\n## Secret\n\nhidden\n\n"
+        "### Sub of secret\n\nalso hidden\n\n```bash\n# Keep\n## For teachers\n```\n\n"
+        "## After\n\nkept too\n"
+    )
+    result = site.drop_sections(text, ("Secret",), name="doc.md")
+    assert "hidden" not in result and "Sub of secret" not in result
+    assert "kept\n" in result and "## After" in result and "kept too" in result
+    fenced = site.drop_sections("# A\n```\n## Secret\n```\nbody\n## Secret\nx\n", ("Secret",))
+    assert fenced == "# A\n```\n## Secret\n```\nbody\n", "a '#' line in code is no heading"
+
+
+def test_drop_sections_refuses_a_heading_that_is_not_there():
+    with pytest.raises(html_export.ExportError, match="README.md: no section 'For teachers'"):
+        site.drop_sections("# R\n\n## For learners\n", ("For teachers",), name="README.md")
+
+
+def test_student_documents_name_sections_that_exist():
+    for name, headings in site.STUDENT_DOCUMENTS.items():
+        path = COURSE_DIR / name
+        if path.is_file():
+            site.drop_sections(path.read_text(), headings, name=name)
 
 
 def test_site_check_reports_problems(tmp_path):
     (tmp_path / "index.html").write_text(
-        '<script src="https://cdn.example.org/x.js"></script><a href="gone.html">x</a>'
+        '<title>Home</title><script src="https://cdn.example.org/x.js"></script>'
+        '<a href="gone.html">x</a>'
     )
-    problems = site.check_site(site.Site(out=tmp_path, lessons=["notebooks/00.html"]))
+    (tmp_path / "teaching").mkdir()
+    (tmp_path / "teaching" / "instructor-notes.html").write_text("<title>Notebook</title>")
+    problems = site.check_site(
+        site.Site(out=tmp_path, lessons=["notebooks/00.html"], downloads=["exercises/00.ipynb"])
+    )
     assert problems == [
         "notebooks/00.html: missing",
+        "exercises/00.ipynb: missing",
         "index.html: loads https://cdn.example.org/x.js from the network",
+        "teaching/instructor-notes.html: no title of its own",
+        "teaching/instructor-notes.html: teachers' material on the student site",
         "index.html: gone.html points at no file",
     ]
+    assert "teachers' material" not in " ".join(
+        site.check_site(site.Site(out=tmp_path, teacher=True))
+    )
