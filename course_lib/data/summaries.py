@@ -45,6 +45,7 @@ ORGS = ("council", "committee", "board", "union", "club")
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
 MONTHS = ("march", "april", "may", "june", "july")
 OPENING = "the {org} of {c0} met in the town hall on {day} ."
+KINDS = ("opening", "news", "other news", "near miss", "filler")  # what a sentence is
 
 # (sentence in the report, its rewrite in the reference summary): each is one piece of news.
 NEWS = (
@@ -114,12 +115,19 @@ def template_words() -> list[str]:
 @dataclass(frozen=True)
 class Report:
     """A generated report: its ``sentences`` (token tuples), the ``summary`` (the reference,
-    one token tuple per news sentence) and ``key``: the indices of the news sentences, in
-    order, so that ``summary[i]`` rewrites ``sentences[key[i]]``."""
+    one token tuple per news sentence), ``key``: the indices of the news sentences, in
+    order, so that ``summary[i]`` rewrites ``sentences[key[i]]``, and the kind of each
+    sentence (``kinds[i]`` is one of :data:`KINDS`)."""
 
     sentences: tuple[tuple[str, ...], ...]
     summary: tuple[tuple[str, ...], ...]
     key: tuple[int, ...]
+    kinds: tuple[str, ...]
+
+    @property
+    def other(self) -> tuple[int, ...]:
+        """The indices of another organisation's news (never in the summary), in order."""
+        return tuple(i for i, kind in enumerate(self.kinds) if kind == "other news")
 
     @property
     def tokens(self) -> tuple[str, ...]:
@@ -160,14 +168,15 @@ def make_report(
     key, other = sorted(positions[:n_key]), positions[n_key:]
     news = rng.sample(NEWS, n_key)  # (report sentence, summary sentence) pairs, in key order
     texts = [OPENING] + [rng.choice(FILLER + NEAR_MISSES) for _ in range(n_sentences - 1)]
+    kinds = ["opening"] + ["near miss" if t in NEAR_MISSES else "filler" for t in texts[1:]]
     for at, (long, _) in zip(key, news, strict=True):
-        texts[at] = long
+        texts[at], kinds[at] = long, "news"
     about_org = [long for long, _ in NEWS if "{org}" in long]
     for at in other:  # another organisation's news: the same templates, the other name
-        texts[at] = rng.choice(about_org).replace("{org}", other_org)
+        texts[at], kinds[at] = rng.choice(about_org).replace("{org}", other_org), "other news"
     sentences = tuple(tuple(t.format(**fill).split()) for t in texts)
     summary = tuple(tuple(short.format(**fill).split()) for _, short in news)
-    return Report(sentences, summary, tuple(key))
+    return Report(sentences, summary, tuple(key), tuple(kinds))
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,14 @@
 """Generated reports with reference summaries (lesson 02's summarisation task)."""
 
 import random
+import re
 
 import pytest
 import torch
 
 from course_lib.data.summaries import (
+    KINDS,
+    NEAR_MISSES,
     NEWS,
     ORGS,
     SummaryConfig,
@@ -37,6 +40,7 @@ def test_test_names_never_occur_in_training():
 
 def test_reference_summarises_the_key_sentences_of_the_report():
     data = make_summary_data(SMALL)
+    near_misses = {re.sub(r"\{\w+\}", "{}", t) for t in NEAR_MISSES}
     for report in data.train + data.test:
         c = SMALL
         assert c.min_sentences <= len(report.sentences) <= c.max_sentences
@@ -52,10 +56,15 @@ def test_reference_summarises_the_key_sentences_of_the_report():
             assert set(short) & set(ORGS) <= {org} and set(source) & set(ORGS) <= {org}
             # and most of its words: a shorter rewrite of that sentence
             assert len(set(short) & set(source)) >= 0.6 * len(set(short)), (short, source)
-        for i, sentence in enumerate(report.sentences):
-            other_orgs = set(sentence) & (set(ORGS) - {org})
-            if other_orgs:  # another organisation's news is never in the summary
-                assert i not in report.key
+        # another organisation's news is never in the summary, and it is marked in `other`
+        other = [i for i, s in enumerate(report.sentences) if set(s) & (set(ORGS) - {org})]
+        assert list(report.other) == other and not set(other) & set(report.key)
+        assert len(report.kinds) == len(report.sentences) and set(report.kinds) <= set(KINDS)
+        assert [i for i, k in enumerate(report.kinds) if k == "news"] == list(report.key)
+        assert report.kinds[0] == "opening" and "opening" not in report.kinds[1:]
+        for sentence, kind in zip(report.sentences, report.kinds, strict=True):
+            shape = " ".join("{}" if w[:1].isupper() or w in ORGS else w for w in sentence)
+            assert (kind == "near miss") == (shape in near_misses), sentence
         assert report.tokens == tuple(w for s in report.sentences for w in s)
         assert report.reference == tuple(w for s in report.summary for w in s)
 
@@ -119,4 +128,4 @@ def test_make_report_rejects_bad_values():
     with pytest.raises(ValueError, match="people, cities"):
         make_report(rng, 8, 3, people[:3], cities)
     report = make_report(rng, 6, 3, people, cities, n_other=2)
-    assert len(report.sentences) == 6 and len(report.summary) == 3
+    assert len(report.sentences) == 6 and len(report.summary) == 3 and len(report.other) == 2
