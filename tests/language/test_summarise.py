@@ -22,7 +22,7 @@ from course_lib.train.loops import fit
 from course_lib.train.utils import seed_everything
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-SMALL = SummaryConfig(n_train=600, n_val=0, n_test=200, n_people=40, n_cities=12)
+SMALL = SummaryConfig(n_train=300, n_val=0, n_test=150, n_people=40, n_cities=12)
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +117,7 @@ def test_config_rejects_bad_values():
 
 
 def test_trained_extractor_beats_lead_k(data):
-    batches = [summary_batch(data.train[s : s + 32], data.vocab) for s in range(0, 600, 32)]
+    batches = [summary_batch(data.train[s : s + 32], data.vocab) for s in range(0, 300, 32)]
 
     def loss(model, batch):
         return extraction_loss(
@@ -138,4 +138,6 @@ def test_trained_extractor_beats_lead_k(data):
     assert mean_rouge(few, top_k(weights[:50], test.n_sentences[:50], 3))["rouge1"] <= (
         oracle["rouge1"] + 1e-9
     )
-    assert (weights * test.labels).sum(-1).mean() > 0.8  # the weight sits on the news
+    assert (weights * test.labels).sum(
+        -1
+    ).mean() > 0.75  # most weight sits on the news (untrained: ~0.3)
