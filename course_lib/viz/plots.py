@@ -126,7 +126,7 @@ def reference_slopes(
 ) -> list[Line2D]:
     """Dashed guide lines ∝ n^p, one per exponent p, through the first measured point
     (``ns[0]``, ``values[0]``) of a log-log cost plot, each labelled ('∝ n', '∝ n²') in the
-    legend and at its right end: a curve parallel to a guide grows with that exponent.
+    legend and under its right end: a curve parallel to a guide grows with that exponent.
 
     The guides span ``ns`` (or ``span``, (n_min, n_max)); returns the lines, in the order of
     ``exponents``.
@@ -163,11 +163,13 @@ def reference_slopes(
         ax.annotate(
             name,
             (xs[-1], ys[-1]),
-            xytext=(4, 0),
+            xytext=(-4, -4),  # just under the guide's right end, inside the axes
             textcoords="offset points",
             color=color,
             fontsize=10,
-            va="center",
+            ha="right",
+            va="top",
+            bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
             annotation_clip=False,
         )
         lines.append(line)
