@@ -14,11 +14,16 @@ from .compare import compare
 from .notebook import (
     Cell,
     InvalidNotebook,
+    Submitted,
     build_program,
+    cell_source,
     forbidden_names,
     load_notebook,
+    normalized,
     solution_cells,
     submitted_answers,
+    syntax_error,
+    used_names,
 )
 from .sandbox import Limits, RunOutcome, Zygote, isolation, run_program
 
@@ -34,6 +39,7 @@ class Exercise:
     id: str
     cells: list[Cell]
     forbidden: list[str]
+    given: frozenset[str] = frozenset()  # normalized sources of the exercise's code cells
 
     @property
     def answer_ids(self) -> set[str]:
@@ -101,8 +107,14 @@ class Grader:
         with self._lock:
             if exercise_id not in self._exercises:
                 nb = load_notebook(self.course_dir / "solutions" / f"{exercise_id}.ipynb")
+                handed_out = self.course_dir / "exercises" / f"{exercise_id}.ipynb"
+                given = frozenset(
+                    normalized(cell_source(c))
+                    for c in (load_notebook(handed_out)["cells"] if handed_out.is_file() else [])
+                    if c.get("cell_type") == "code"
+                )
                 self._exercises[exercise_id] = Exercise(
-                    exercise_id, solution_cells(nb), forbidden_names(nb)
+                    exercise_id, solution_cells(nb), forbidden_names(nb), given
                 )
             return self._exercises[exercise_id]
 
@@ -141,6 +153,7 @@ class Grader:
             "tests": [],
             "seconds": 0.0,
             "detail": "",
+            "flags": [],
             "isolation": self.isolation,
         }
         if exercise_id is None or exercise_id not in exercise_ids(self.course_dir):
@@ -160,47 +173,27 @@ class Grader:
         reference = self.reference(exercise)
         start = time.monotonic()  # the one-off reference run is not this submission's time
         answer_cells = [c for c in exercise.cells if c.kind == "answer"]
-        answers, recovered = submitted_answers(submission, answer_cells)
-        program = build_program(exercise.cells, answers, exercise.forbidden)
+        found = submitted_answers(submission, answer_cells, exercise.given)
+        program = build_program(exercise.cells, found.answers, exercise.forbidden)
         outcome = self._run(program, self.limits)
         result["status"], result["detail"] = outcome.status, outcome.detail
         notes = [result["detail"]] if result["detail"] else []
-        if recovered:
+        if found.recovered:
             notes.append(
-                f"answer cell {', '.join(recovered)} found by the names it defines "
+                f"answer cell {', '.join(found.recovered)} found by the names it defines "
                 "(its nbgrader metadata was missing)"
             )
-        missing = sorted(exercise.answer_ids - answers.keys())
+        missing = sorted(exercise.answer_ids - found.answers.keys())
         if missing:
             notes.append(
                 f"no answer cell with grade_id {', '.join(missing)} (was its metadata removed?)"
             )
-        result["detail"] = "; ".join(notes)
+        flags = submission_flags(found, outcome.errors)
+        result["flags"] = flags
+        result["detail"] = "; ".join(notes + [f["message"] for f in flags])
+        broken = {f["answer"]: f for f in flags if f["kind"] == "syntax_error"}
         for test in exercise.tests:
-            problems, hints, diagnosed = [], [], False
-            for (cell, name), ref in reference.records.items():
-                if cell != test.grade_id:
-                    continue
-                mine = outcome.records.get((cell, name))
-                if mine is None:
-                    why = outcome.errors.get(cell) or outcome.detail or "the check did not run"
-                    problems.append(f"{name}: no value was checked ({why})")
-                    hints.append(None)
-                    continue
-                params = ref.get("params") or {}
-                problem = compare(ref["kind"], params, mine.get("value"), ref["value"])
-                if problem:
-                    named = _diagnosis(ref["kind"], params, mine)
-                    diagnosed = diagnosed or named is not None
-                    problems.append(f"{name}: {problem}" + (f". {named}" if named else ""))
-                    hints.append(params.get("hint"))  # the course's, never the learner's
-            if not diagnosed:  # a fixed hint only where no common mistake was recognised
-                problems = [
-                    p + (f" — Hint: {h}" if h else "") for p, h in zip(problems, hints, strict=True)
-                ]
-            result["tests"].append(
-                _test(test, not problems, "; ".join(problems)[:1000] or "passed")
-            )
+            result["tests"].append(_verdict(test, reference, outcome, broken))
         result["score"] = sum(t["points"] for t in result["tests"])
         return self._finish(result, start)
 
@@ -264,9 +257,127 @@ def _diagnosis(kind: str, params: dict, mine: dict) -> str | None:
     return None
 
 
+def _cells(numbers: list[int]) -> str:
+    return ", ".join(str(n) for n in numbers)
+
+
+def submission_flags(found: Submitted, errors: dict[str, str]) -> list[dict]:
+    """What the learner must know about how their notebook was read, in notebook order:
+    duplicated answer cells, answer cells that are not valid Python or raised, and cells the
+    grader did not run. Each flag: ``kind``, ``message`` and where (``cells``, ``line``)."""
+    flags = []
+    for grade_id, numbers in found.duplicates.items():
+        flags.append(
+            {
+                "kind": "duplicate_answer_cell",
+                "answer": grade_id,
+                "cells": numbers,
+                "message": f"duplicated answer cell: {len(numbers)} cells (cells "
+                f"{_cells(numbers)} of the notebook) carry the answer cell id `{grade_id}`, "
+                f"e.g. after a copy-paste; the grader graded the last one, cell {numbers[-1]}, "
+                "and ignored the others. Delete the copies you do not mean",
+            }
+        )
+    for grade_id, source in sorted(found.answers.items(), key=lambda a: found.cell_numbers[a[0]]):
+        number, invalid = found.cell_numbers[grade_id], syntax_error(source)
+        if invalid:
+            line, message = invalid
+            where = f"cell {number} of the notebook" + (f", line {line}" if line else "")
+            flags.append(
+                {
+                    "kind": "syntax_error",
+                    "answer": grade_id,
+                    "cells": [number],
+                    "line": line,
+                    "message": f"{message} in your answer cell `{grade_id}` ({where}): the cell "
+                    "is not valid Python, so it did not run and defined nothing; every test "
+                    "that uses it fails",
+                }
+            )
+        elif grade_id in errors:
+            flags.append(
+                {
+                    "kind": "answer_error",
+                    "answer": grade_id,
+                    "cells": [number],
+                    "message": f"your answer cell `{grade_id}` (cell {number} of the notebook) "
+                    f"raised {errors[grade_id]}; the code after that point in the cell did "
+                    "not run",
+                }
+            )
+    if found.extra:
+        numbers = [n for n, _ in found.extra]
+        defined = set().union(*(names for _, names in found.extra))
+        needed = sorted(defined & set().union(*map(used_names, found.answers.values())))
+        what = f"; they define {', '.join(f'`{n}`' for n in sorted(defined))}" if defined else ""
+        if needed:
+            effect = (
+                f". Your answer uses {', '.join(f'`{n}`' for n in needed)}, which is not "
+                "defined where the grader runs it: move it into the answer cell"
+            )
+        else:
+            effect = ". Your answer does not use anything they define, so this costs nothing"
+        flags.append(
+            {
+                "kind": "extra_cells",
+                "cells": numbers,
+                "names": sorted(defined),
+                "message": f"extra cells not graded: the grader runs only the answer cells "
+                f"(after the exercise's own set-up cell), not the {len(numbers)} code "
+                f"cell{'s' if len(numbers) > 1 else ''} you added or changed (cell"
+                f"{'s' if len(numbers) > 1 else ''} {_cells(numbers)} of the notebook){what}"
+                + effect,
+            }
+        )
+    return flags
+
+
+def _verdict(test: Cell, reference: RunOutcome, outcome: RunOutcome, broken: dict) -> dict:
+    """One test's result: every check of it as the notebook shows it (``✘ name: problem``,
+    then ``Hint: ...``), and the test's message made of its failed checks."""
+    checks, hints, diagnosed = [], [], False
+    for (cell, name), ref in reference.records.items():
+        if cell != test.grade_id:
+            continue
+        mine = outcome.records.get((cell, name))
+        if mine is None:
+            why = outcome.errors.get(cell) or outcome.detail or "the check did not run"
+            if broken:  # a SyntaxError, not the NameError it causes, is the cause
+                first = next(iter(broken.values()))
+                why = (
+                    f"your answer cell `{first['answer']}` has a SyntaxError"
+                    + (f" at line {first['line']}" if first.get("line") else "")
+                    + ", so it did not run"
+                )
+            checks.append(
+                {"name": name, "passed": False, "problem": f"no value was checked ({why})"}
+            )
+            hints.append(None)
+            continue
+        params = ref.get("params") or {}
+        problem = compare(ref["kind"], params, mine.get("value"), ref["value"])
+        if problem:
+            named = _diagnosis(ref["kind"], params, mine)
+            diagnosed = diagnosed or named is not None
+            problem += f". {named}" if named else ""
+            hints.append(params.get("hint"))  # the course's, never the learner's
+        checks.append({"name": name, "passed": problem is None, "problem": problem})
+    failed = [c for c in checks if not c["passed"]]
+    for check, hint in zip(failed, hints, strict=True):
+        check["hint"] = None if diagnosed else hint  # a fixed hint only where nothing was named
+    lines = [
+        f"\u2718 {c['name']}: {c['problem']}" + (f"\nHint: {c['hint']}" if c["hint"] else "")
+        for c in failed
+    ]
+    result = _test(test, not failed, "\n".join(lines)[:1000] or "passed")
+    result["checks"] = checks
+    return result
+
+
 def _test(test: Cell, passed: bool, message: str) -> dict:
     return {
         "name": test.grade_id,
+        "title": test.title or test.grade_id,
         "points": test.points if passed else 0.0,
         "max_points": test.points,
         "passed": passed,

@@ -328,9 +328,13 @@ def test_cli_class_folder_gradebook_details_and_feedback(tmp_path):
     assert len(details) == 5
     ada = next(d for d in details if d["submission"].endswith("ada/01_masked_softmax.ipynb"))
     assert ada["01_masked_softmax:masked_padding"] == "2.0" and ada["status"] == "graded"
-    page = (tmp_path / "feedback" / "bob.html").read_text()
+    page = (tmp_path / "feedback" / "bob" / "index.html").read_text()
     assert "<script>" not in page and "invalid" in page and "values differ" in page
-    assert sorted(p.name for p in (tmp_path / "feedback").iterdir()) == ["ada.html", "bob.html"]
+    assert "Total: <b>5 / 9</b>" in page  # the attempt that counts, per exercise
+    assert "the highest score (5) of your 2 submissions" in page
+    assert sorted(p.name for p in (tmp_path / "feedback").iterdir()) == [
+        "ada", "ada.zip", "bob", "bob.zip"
+    ]  # fmt: skip
 
 
 def test_cli_usage_errors_exit_nonzero(tmp_path):
