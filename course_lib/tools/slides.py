@@ -13,7 +13,10 @@ The notebooks carry no slide metadata; it is assigned here, at build time
 
 The HTML is nbconvert's reveal markup shown by a small presenter inlined in each page
 (``templates/course_slides``): Right/Space = next, Left = back, Home/End; nothing is loaded
-from the network.
+from the network. Math is MathML made at build time. Nothing leaves its slide: in the browser
+the presenter measures each sub-slide and moves what does not fit to a "continued" sub-slide
+(between cells, between a cell's code and its output, between Markdown blocks or list
+items), scales down what still does not fit, and long code or output scrolls in its own box.
 
     python -m course_lib.tools.slides [--out build/slides] [NOTEBOOK ...]
 """
