@@ -77,11 +77,12 @@ def compare(kind: str, params: dict, learner: dict, reference: dict) -> str | No
             want64
         )
         ok = np.isnan(want64) | (got64 == want64) | (diff <= tolerance)
-    if not ok.all():
-        largest = float(np.max(np.where(ok, 0.0, np.nan_to_num(diff, nan=np.inf))))
+    if not ok.all():  # worded as the notebook's check.close words it
+        shown = np.nan_to_num(np.where(ok, 0.0, diff), nan=np.inf)
+        where = tuple(int(i) for i in np.unravel_index(int(np.argmax(shown)), shown.shape))
         return (
-            f"{int((~ok).sum())} of {got.size} values differ from the expected ones "
-            f"(largest difference {largest:.3g})"
+            f"{int((~ok).sum())} of {got.size} values differ from the expected ones; the "
+            f"largest difference is {float(shown.max()):.3g} at index {where}"
         )
     return None
 

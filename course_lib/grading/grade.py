@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from .notebook import (
     Cell,
     InvalidNotebook,
     Submitted,
+    assigned_names,
     build_program,
     cell_source,
     forbidden_names,
@@ -191,9 +193,15 @@ class Grader:
         flags = submission_flags(found, outcome.errors)
         result["flags"] = flags
         result["detail"] = "; ".join(notes + [f["message"] for f in flags])
-        broken = {f["answer"]: f for f in flags if f["kind"] == "syntax_error"}
+        broken = {f["answer"]: f for f in flags if f["kind"] in ("syntax_error", "answer_error")}
+        owners = {
+            name: cell.grade_id
+            for cell in exercise.cells
+            if cell.kind == "answer"
+            for name in assigned_names(cell.source)
+        }
         for test in exercise.tests:
-            result["tests"].append(_verdict(test, reference, outcome, broken))
+            result["tests"].append(_verdict(test, reference, outcome, broken, owners))
         result["score"] = sum(t["points"] for t in result["tests"])
         return self._finish(result, start)
 
@@ -332,7 +340,31 @@ def submission_flags(found: Submitted, errors: dict[str, str]) -> list[dict]:
     return flags
 
 
-def _verdict(test: Cell, reference: RunOutcome, outcome: RunOutcome, broken: dict) -> dict:
+def _answer_cause(why: str, broken: dict, owners: dict[str, str]) -> str:
+    """The cause of a check that recorded nothing, when an answer cell failed: its
+    ``SyntaxError`` or error, rather than the ``NameError`` it led to in the test cell."""
+    missing = re.match(r"NameError: name '(\w+)' is not defined", why)
+    owner = owners.get(missing[1]) if missing else None
+    flag = broken.get(owner) if owner else None
+    if flag is None and (missing or len(broken) == 1):
+        flag = next(iter(broken.values()), None)
+    if flag is None:
+        return why
+    if flag["kind"] == "syntax_error":
+        line = f" at line {flag['line']}" if flag.get("line") else ""
+        return f"your answer cell `{flag['answer']}` has a SyntaxError{line}, so it did not run"
+    error = flag["message"].split(" raised ", 1)[-1].split("; the code after")[0]
+    if missing:
+        return (
+            f"`{missing[1]}` is not defined: your answer cell `{flag['answer']}` raised {error} "
+            "before defining it"
+        )
+    return f"{why}; your answer cell `{flag['answer']}` raised {error}"
+
+
+def _verdict(
+    test: Cell, reference: RunOutcome, outcome: RunOutcome, broken: dict, owners: dict[str, str]
+) -> dict:
     """One test's result: every check of it as the notebook shows it (``✘ name: problem``,
     then ``Hint: ...``), and the test's message made of its failed checks."""
     checks, hints, diagnosed = [], [], False
@@ -342,13 +374,8 @@ def _verdict(test: Cell, reference: RunOutcome, outcome: RunOutcome, broken: dic
         mine = outcome.records.get((cell, name))
         if mine is None:
             why = outcome.errors.get(cell) or outcome.detail or "the check did not run"
-            if broken:  # a SyntaxError, not the NameError it causes, is the cause
-                first = next(iter(broken.values()))
-                why = (
-                    f"your answer cell `{first['answer']}` has a SyntaxError"
-                    + (f" at line {first['line']}" if first.get("line") else "")
-                    + ", so it did not run"
-                )
+            if broken:  # the answer cell's own error, not the NameError it causes
+                why = _answer_cause(why, broken, owners)
             checks.append(
                 {"name": name, "passed": False, "problem": f"no value was checked ({why})"}
             )
