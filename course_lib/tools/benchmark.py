@@ -147,16 +147,18 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--lesson: no notebook notebooks/{args.lesson}_*.ipynb")
     out = COURSE_DIR / "benchmarks" / "results.json"
     results = json.loads(out.read_text()) if out.exists() else {"lessons": {}}
+    out.parent.mkdir(exist_ok=True)
     for path in notebooks:
         print(f"running {path.name} ...", flush=True)
         results["lessons"][path.stem] = entry = run_notebook(path, write=not args.no_write)
         print(f"  {entry['seconds']} s, {entry['metrics']}", flush=True)
+        # saved after each lesson: a later lesson (07's challenges table) reads earlier ones
+        out.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
     if not args.lesson:
         print("grading 100 submissions ...", flush=True)
         results["grader"] = grader_throughput()
         print(f"  {results['grader']}", flush=True)
     results["machine"] = machine()
-    out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
     (COURSE_DIR / "BENCHMARKS.md").write_text(render(results))
     print(f"wrote {out.relative_to(COURSE_DIR)} and BENCHMARKS.md")
