@@ -317,6 +317,86 @@ def _resolve(dotted: str) -> Any:
         return getattr(getattr(importlib.import_module(module), cls), attr)
 
 
+class ForbiddenReference(RuntimeError):
+    """The learner's answer called the course's reference for the function under test."""
+
+
+def forbidden_call(dotted: str) -> str:
+    """What the notebook and the grader say when an answer calls a forbidden reference."""
+    return (
+        f"{dotted} is the reference for this exercise: the grader does not accept an answer "
+        "that calls it; write the computation yourself"
+    )
+
+
+def replace_everywhere(dotted: str, make: Callable[[Any], Any]) -> None:
+    """Replace the object ``dotted`` names (``course_lib.core.masks.masked_softmax``, or a
+    method such as ``torch.Tensor.softmax``) by ``make(original)``: on its owner, and wherever
+    an imported module holds the same object (``from .masks import masked_softmax``), so a
+    direct call, an alias or a later import all reach the replacement."""
+    import importlib
+    import sys
+
+    owner_name, attr = dotted.rsplit(".", 1)
+    try:
+        owner = importlib.import_module(owner_name)
+    except ImportError:  # a class attribute such as torch.Tensor.softmax
+        module_name, cls_name = owner_name.rsplit(".", 1)
+        owner = getattr(importlib.import_module(module_name), cls_name)
+    original = getattr(owner, attr)
+    replacement = make(original)
+    setattr(owner, attr, replacement)
+    for module in list(sys.modules.values()):
+        namespace = getattr(module, "__dict__", {})
+        for key, value in list(namespace.items()):
+            if value is original:
+                setattr(module, key, replacement)
+
+
+#: Files of the answer cells whose code may not call a forbidden reference (in a notebook,
+#: set by :func:`answer_cell`; calls from any other cell reach the reference as usual).
+_ANSWER_FILES: set[str] = set()
+
+
+def _guard_references(answers: list, forbidden: tuple[str, ...] | list[str]) -> None:
+    """In a notebook (and under ``nbgrader autograde``), make each ``forbidden`` reference
+    raise :class:`ForbiddenReference` when it is called while the answer's code runs, however
+    the answer reached it (an alias, ``importlib``, ``getattr``), as the grader's run does.
+    Test cells, hidden tests and the course's modules still call the real reference."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    if get_ipython() is None:  # a script or a test suite: nothing to guard
+        return
+    import sys
+
+    _ANSWER_FILES.update(code.co_filename for one in answers for code in _code_objects(one))
+    for dotted in forbidden:
+        try:
+            if getattr(_resolve(dotted), "__course_guarded__", False):
+                continue
+        except (ImportError, AttributeError):
+            continue
+
+        def guard(original: Any, dotted: str = dotted) -> Callable:
+            def guarded(*args: Any, **kwargs: Any) -> Any:
+                frame = sys._getframe(1)
+                while frame is not None:
+                    if frame.f_code.co_filename in _ANSWER_FILES:
+                        raise ForbiddenReference(forbidden_call(dotted))
+                    frame = frame.f_back
+                return original(*args, **kwargs)
+
+            guarded.__course_guarded__ = True
+            guarded.__wrapped__ = original
+            guarded.__name__ = getattr(original, "__name__", dotted.rsplit(".", 1)[1])
+            guarded.__doc__ = getattr(original, "__doc__", None)
+            return guarded
+
+        replace_everywhere(dotted, guard)
+
+
 def _answers(answer: Any) -> tuple[list, dict]:
     """The learner's function(s) or class(es) as a list, and the namespace they were defined
     in (a class's is that of its methods)."""
@@ -381,7 +461,9 @@ def answer_problems(answer: Any, forbidden: tuple[str, ...] | list[str] = ()) ->
         owner_name, _, attr = dotted.rpartition(".")
         for name in used & namespace.keys():
             value = namespace[name]
-            direct = value is reference
+            direct = value is reference or (
+                getattr(reference, "__course_guarded__", False) and value is reference.__wrapped__
+            )
             via_module = (
                 isinstance(value, types.ModuleType)
                 and value.__name__ == owner_name
@@ -427,6 +509,7 @@ def answer_cell(
         return RECORDER.record("answer", name, problems, {"hint": hint})
     answers, namespace = _answers(answer)
     _ANSWER = ([a.__name__ for a in answers], namespace, tuple(forbidden))
+    _guard_references(answers, forbidden)
     if problems:
         _fail(name, "; ".join(problems), hint)
     _passed(name)

@@ -70,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
         "--feedback",
         type=Path,
         metavar="DIR",
-        help="write one feedback page per student, DIR/<student>.html",
+        help="write the feedback to hand back: DIR/<student>/index.html and DIR/<student>.zip "
+        "(and DIR/moodle_feedback.zip for a Moodle download)",
     )
     parser.add_argument(
         "--jobs",

@@ -82,40 +82,21 @@ def encode(value: Any) -> dict:
         return {"error": f"cannot convert {type(value).__name__} to an array: {error}"[:300]}
 
 
-class ForbiddenReference(RuntimeError):
-    """The learner's code called the course's reference for the function under test."""
-
-
 def poison(names: list[str]) -> None:
-    """Make each dotted name (``course_lib.core.masks.masked_softmax``) raise when called.
-
-    The owner's attribute is replaced, and so is every other reference to the same object
-    held by an already imported module (``from .masks import masked_softmax``), so a direct
-    call, an alias or a later ``from ... import`` all reach the poisoned version.
-    """
-    import importlib
+    """Make each dotted name (``course_lib.core.masks.masked_softmax``) raise
+    ``check.ForbiddenReference`` whenever it is called, however it is reached (see
+    ``check.replace_everywhere``)."""
+    from course_lib.check import ForbiddenReference, forbidden_call, replace_everywhere
 
     for name in names:
-        owner_name, attr = name.rsplit(".", 1)
-        try:
-            owner = importlib.import_module(owner_name)
-        except ImportError:  # a class attribute such as torch.Tensor.softmax
-            module_name, cls_name = owner_name.rsplit(".", 1)
-            owner = getattr(importlib.import_module(module_name), cls_name)
-        original = getattr(owner, attr)
 
-        def refuse(*args, _name=name, **kwargs):
-            raise ForbiddenReference(
-                f"{_name} is the reference for this exercise: the grader does not accept "
-                "an answer that calls it; write the computation yourself"
-            )
+        def refusing(original, _name=name):
+            def refuse(*args, **kwargs):
+                raise ForbiddenReference(forbidden_call(_name))
 
-        setattr(owner, attr, refuse)
-        for module in list(sys.modules.values()):
-            namespace = getattr(module, "__dict__", {})
-            for key, value in list(namespace.items()):
-                if value is original:
-                    setattr(module, key, refuse)
+            return refuse
+
+        replace_everywhere(name, refusing)
 
 
 def _describe_error(result) -> str:
