@@ -204,9 +204,9 @@ def implementation(name: str, folder: Path | str | None = None) -> Implementatio
     from course_lib.grading.notebook import load_notebook, solution_cells, submitted_answers
 
     solution = load_notebook(COURSE_DIR / "solutions" / f"{exercise}.ipynb")
-    answers, _ = submitted_answers(
+    answers = submitted_answers(
         load_notebook(path), [c for c in solution_cells(solution) if c.kind == "answer"]
-    )
+    ).answers
     try:
         function = _solution_namespace(solution, answers)[name]
     except Exception as error:  # the grader ran it, so this is rare: say so and go on

@@ -63,6 +63,7 @@ def test_lesson_page_shows_its_figures_offline(browser_page, pages):
 
 def test_slides_navigate_with_the_keyboard_offline(browser_page, pages):
     browser_page.goto(pages["slides"].as_uri())
+    browser_page.wait_for_selector("body[data-layout=done]")  # long slides split by then
     state = "() => [document.body.dataset.slide, document.body.dataset.fragment]"
     counter = browser_page.locator(".slide-counter")
     total = int(counter.inner_text().split("/")[1])
