@@ -16,7 +16,6 @@ copies the exercises there) or from the folder in ``$COURSE_MY_WORK``.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import inspect
 import json
 import os
@@ -28,6 +27,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, wraps
 from pathlib import Path
+
+from course_lib.check import _resolve as resolve_reference  # one resolver for both
 
 COURSE_DIR = Path(__file__).resolve().parents[1]
 ENV_VAR = "COURSE_MY_WORK"
@@ -61,10 +62,9 @@ def my_work() -> Path:
 
 
 def _resolve(dotted: str) -> Callable | None:
-    """``course_lib.a.b.name`` -> the object, or None if it cannot be imported."""
-    module, _, attr = dotted.rpartition(".")
+    """``course_lib.a.b.name`` -> the object (``check``'s resolver), or None if it is not there."""
     try:
-        return getattr(importlib.import_module(module), attr)
+        return resolve_reference(dotted)
     except (ImportError, AttributeError):
         return None
 

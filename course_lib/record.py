@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ENV_VAR = "COURSE_BENCH_FILE"
+#: Every lesson's recorded numbers, as ``make bench`` last measured them.
+RESULTS_FILE = Path(__file__).resolve().parents[1] / "benchmarks" / "results.json"
 _NAME = re.compile(r"^[a-z][a-zA-Z0-9_]*$")  # snake_case; capitals allowed after the start
 
 
@@ -68,3 +70,9 @@ class Measurements(list):
         if not self:
             return "*Nothing was recorded: the cells that measure have not run.*"
         return "\n".join(f"- {m._repr_markdown_()}" for m in self)
+
+
+def read_results(path: Path | str = RESULTS_FILE) -> dict:
+    """``benchmarks/results.json`` parsed; ``{"lessons": {}}`` if ``make bench`` never wrote it."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.exists() else {"lessons": {}}

@@ -7,12 +7,10 @@ lesson; numbers measured in the running notebook can be passed in and take prece
 
 from __future__ import annotations
 
-import json
 import string
 from dataclasses import dataclass
-from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results.json"
+from course_lib.record import read_results
 
 
 @dataclass(frozen=True)
@@ -117,14 +115,6 @@ def lesson_metrics(lesson: str, results: dict) -> dict[str, float]:
     return {}
 
 
-def load_results(path: Path | str = RESULTS) -> dict:
-    """``benchmarks/results.json`` parsed; ``{"lessons": {}}`` if ``make bench`` never wrote it."""
-    path = Path(path)
-    if not path.exists():
-        return {"lessons": {}}
-    return json.loads(path.read_text())
-
-
 def evidence_text(
     lesson: str, template: str, results: dict, current: dict[str, float] | None = None
 ) -> str:
@@ -146,7 +136,7 @@ def challenges_table(
     """A Markdown table: challenge, what goes wrong, remedies (lessons), and what this course
     measured. ``current``: metrics measured in the running notebook (lesson ``this_lesson``);
     ``results``: parsed ``benchmarks/results.json`` (read from the repository if omitted)."""
-    results = load_results() if results is None else results
+    results = read_results() if results is None else results
     rows = [
         "| challenge | what goes wrong | remedy (lesson) | what this course measured |",
         "|---|---|---|---|",

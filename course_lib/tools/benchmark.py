@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from course_lib.record import ENV_VAR
+from course_lib.record import ENV_VAR, RESULTS_FILE, read_results
 
 COURSE_DIR = Path(__file__).resolve().parents[2]
 KERNEL = "attention-course"
@@ -145,8 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         notebooks = [p for p in notebooks if p.name.startswith(f"{int(args.lesson):02d}_")]
         if not notebooks:
             parser.error(f"--lesson: no notebook notebooks/{args.lesson}_*.ipynb")
-    out = COURSE_DIR / "benchmarks" / "results.json"
-    results = json.loads(out.read_text()) if out.exists() else {"lessons": {}}
+    out = RESULTS_FILE
+    results = read_results(out)
     out.parent.mkdir(exist_ok=True)
     for path in notebooks:
         print(f"running {path.name} ...", flush=True)

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from course_lib.record import RESULTS_FILE
 from course_lib.scale.challenges import (
     CHALLENGES,
-    RESULTS,
     challenges_table,
     evidence_text,
     lesson_metrics,
@@ -34,7 +34,7 @@ def test_every_challenge_of_the_outline_has_a_remedy_and_evidence():
 
 
 def test_every_metric_named_is_one_make_bench_records():
-    results = json.loads(RESULTS.read_text())
+    results = json.loads(RESULTS_FILE.read_text())
     for challenge in CHALLENGES:
         for lesson, template in challenge.evidence:
             recorded = lesson_metrics(lesson, results)
