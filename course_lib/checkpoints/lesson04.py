@@ -40,6 +40,7 @@ from course_lib.data.digits import (
     digit_split,
     distort,
     distorted_split,
+    draw_groups,
 )
 from course_lib.train.loops import fit_stages
 from course_lib.train.utils import count_parameters, seed_everything
@@ -58,6 +59,8 @@ from course_lib.vision.vit import VitConfig, VitLite
 
 LESSON = "04"
 N_TEST_CANVASES = 1000
+#: The lesson scores each classifier on this many random distortions of every test digit.
+TEST_DRAWS = 10
 #: The captioner reads digits from averages of grid cells: wide cells (128 features from 32/64/128
 #: channels) and a hidden layer between [state, context] and the token ("deep output") help.
 CAPTION_CONFIG = CaptionConfig(
@@ -225,6 +228,14 @@ def test_metric(name: str, seed: int = 0) -> Callable[[nn.Module], float]:
             model.generate(canvases.images[:, None])[0], canvases.labels
         )
     return lambda model: evaluate_detector(model, canvases).mean_iou
+
+
+def test_draws(variant: str, draws: int = TEST_DRAWS, seed: int = 0) -> tuple[Digits, torch.Tensor]:
+    """The test digits, each distorted ``draws`` ways by ``variant``: images (draws * 1000, S, S)
+    and labels, and which test digit each image is, (draws * 1000,) int64 — the ``groups`` of
+    :func:`course_lib.train.stats.paired`. Training never sees these digits."""
+    data = distorted_split("test", variant, copies=draws, seed=seed)
+    return data, draw_groups(len(data) // draws, draws)
 
 
 def train(name: str) -> tuple[nn.Module, dict]:

@@ -22,7 +22,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib.checkpoints import store
-from course_lib.data.canvases import CLUTTERED, TRANSLATED, PlacementConfig, placed_split
+from course_lib.data.canvases import (
+    CLUTTERED,
+    TRANSLATED,
+    PlacedDigits,
+    PlacementConfig,
+    placed_draws,
+    placed_split,
+)
+from course_lib.data.digits import draw_groups
 from course_lib.hard.glimpse import GlimpseNetConfig
 from course_lib.hard.policy_training import PolicyTrainConfig, train_policy
 from course_lib.hard.ram import RAM, RAMConfig, ram_error
@@ -44,6 +52,8 @@ CNN_TRAIN = StepConfig(
 )  # fmt: skip
 BATCH = 64
 EVAL_EVERY = 500
+#: The lesson scores each model on this many random placements of every test digit.
+TEST_DRAWS = 10
 RECORD_EVERY = 20  # checkpoints keep per-step records as means over blocks of this many steps
 
 
@@ -53,6 +63,16 @@ def epoch_batches(data: str, batch_size: int = BATCH, seed: int = 0) -> Batches:
     return lambda epoch: placed_split("train", config, epoch=epoch, seed=seed).batches(
         batch_size, shuffle=True, seed=epoch
     )
+
+
+def test_draws(data: str, draws: int = TEST_DRAWS) -> tuple[PlacedDigits, torch.Tensor]:
+    """The test digits placed ``draws`` ways on ``data``'s canvases (``"translated"`` or
+    ``"cluttered"``): canvases (draws * 1000, 60, 60) and which test digit each shows,
+    (draws * 1000,) int64 — the ``groups`` of :func:`course_lib.train.stats.paired`."""
+    if data not in DATASETS:
+        raise ValueError(f"data: expected one of {tuple(DATASETS)}, got {data!r}")
+    canvases = placed_draws("test", DATASETS[data], draws)
+    return canvases, draw_groups(len(canvases) // draws, draws)
 
 
 def cnn_config(ram_config: RAMConfig = RAM_CONFIG) -> ConvNetConfig:

@@ -310,3 +310,15 @@ def placed_split(
         digits = Digits(digits.images[:limit], digits.labels[:limit])
     stream = 1_000_003 * seed + 7919 * epoch + 101 * SPLITS.index(split) + 5
     return place_digits(digits, config, seed=stream)
+
+
+def placed_draws(
+    split: str = "test", config: PlacementConfig = TRANSLATED, draws: int = 1, seed: int = 0
+) -> PlacedDigits:
+    """``draws`` placements of every ``split`` digit (epochs 0, 1, ... of :func:`placed_split`),
+    stacked draw by draw: canvas ``d * n + i`` is draw ``d`` of digit ``i``
+    (:func:`~course_lib.data.digits.draw_groups` gives each canvas's digit)."""
+    expect_positive_int(draws, "draws")
+    parts = [placed_split(split, config, epoch=d, seed=seed) for d in range(draws)]
+    names = [f.name for f in fields(PlacedDigits)]
+    return PlacedDigits(*(torch.cat([getattr(part, name) for part in parts]) for name in names))

@@ -247,10 +247,21 @@ def distort(images: torch.Tensor, variant: str, seed: int = 0) -> torch.Tensor:
     return out.clamp(0, 1)
 
 
+def draw_groups(examples: int, draws: int) -> torch.Tensor:
+    """Which example each image came from, (draws * examples,) int64, for a set that stacks
+    ``draws`` passes over the same ``examples`` (``distorted_split``'s ``copies``, or
+    :func:`~course_lib.data.canvases.placed_draws`): the ``groups`` of
+    :func:`course_lib.train.stats.paired`, so draws of one digit count as one digit."""
+    expect_positive_int(examples, "examples")
+    expect_positive_int(draws, "draws")
+    return torch.arange(examples).repeat(draws)  # (draws * examples,)
+
+
 def distorted_split(split: str, variant: str, copies: int = 1, seed: int = 0) -> Digits:
     """The ``split`` digits distorted with ``variant``, ``copies`` random versions of each.
 
-    Returns (copies * n, S, S) images and labels; cached. Seed ``seed`` shuffles the digits
+    Returns (copies * n, S, S) images and labels, copy by copy (image ``c * n + i`` is copy
+    ``c`` of digit ``i``: :func:`draw_groups`); cached. Seed ``seed`` shuffles the digits
     (see :func:`mnist5k`) and draws the distortions (train and test draw differently).
     """
     expect_positive_int(copies, "copies")

@@ -413,11 +413,13 @@ class MoEExperimentConfig:
 def _evaluate(
     model: TokenTagger, tokens: torch.Tensor, labels: torch.Tensor, batch_size: int
 ) -> dict[str, object]:
-    """Accuracy on the labelled positions and (MoE) routing counts summed over layers, batch by
-    batch as in training (capacity depends on the batch)."""
+    """Accuracy on the labelled positions, each position's mistake and its sequence (for
+    paired tests), and (MoE) routing counts summed over layers, batch by batch as in training
+    (capacity depends on the batch)."""
     model.eval()
     correct = total = 0
     counts = kept = None
+    wrong, sequence = [], []
     with torch.no_grad():
         for start in range(0, len(tokens), batch_size):
             x, y = tokens[start : start + batch_size], labels[start : start + batch_size]
@@ -425,12 +427,19 @@ def _evaluate(
             mask = y != IGNORE  # (b, T)
             correct += int((pred == y)[mask].sum())
             total += int(mask.sum())
+            wrong.append((pred != y)[mask])  # (labelled,) bool
+            rows = torch.arange(start, start + len(x))[:, None].expand_as(mask)  # (b, T)
+            sequence.append(rows[mask])  # (labelled,) which test sequence
             for layer in moe_layers(model):
                 assert layer.last_stats is not None
                 c, kc = layer.last_stats.counts, layer.last_stats.kept
                 counts = c if counts is None else counts + c
                 kept = kc if kept is None else kept + kc
-    out: dict[str, object] = {"accuracy": correct / total}
+    out: dict[str, object] = {
+        "accuracy": correct / total,
+        "wrong": torch.cat(wrong),
+        "sequence": torch.cat(sequence),
+    }
     if counts is not None and kept is not None:
         out["expert_fractions"] = (counts.float() / counts.sum()).tolist()
         out["utilisation_cv"] = utilisation_cv(counts)
@@ -457,7 +466,9 @@ def moe_experiment(
 
     Returns ``{"runs": {name: result}, "wall_seconds": ..., "settings": {...}}``; every result
     has ``test_accuracy``, ``val_accuracy``, ``params_total``, ``params_active``, ``seconds``
-    (training only), ``loss`` (per-step cross-entropy); MoE runs add, measured on the test set,
+    (training only), ``loss`` (per-step cross-entropy), ``test_wrong`` (labelled test positions,)
+    bool and ``test_sequence`` (the test sequence of each position: the ``groups`` of
+    :func:`course_lib.train.stats.paired`); MoE runs add, measured on the test set,
     ``expert_fractions`` (E floats, sum 1), ``utilisation_cv`` (std/mean of the per-expert
     counts: 0 = balanced), ``max_load`` (busiest expert's share times E: 1 = balanced),
     ``dropped_fraction``, and per training step ``aux_loss``, ``train_cv`` and
@@ -536,6 +547,8 @@ def _experiment(
         counts = parameter_counts(model)
         result: dict[str, object] = {
             "test_accuracy": test.pop("accuracy"),
+            "test_wrong": test.pop("wrong"),
+            "test_sequence": test.pop("sequence"),
             "val_accuracy": val["accuracy"],
             "params_total": counts["total"],
             "params_active": counts["active"],

@@ -5,6 +5,12 @@ An error rate measured on ``n`` examples is itself a measurement: its standard e
 ``sqrt(p (1 - p) / n)``. Two models scored on the *same* examples are compared on the examples
 where they disagree — ``only_a`` wrong by A alone, ``only_b`` by B alone — because the examples
 both get right or both get wrong say nothing about which is better.
+
+When a test set holds several draws of the same underlying example (one test digit rotated ten
+different ways), the draws are not independent: a hard digit is hard in every pose. Pass
+``groups`` (n,) — which example each draw came from — and the standard errors treat each group
+as one independent unit (the cluster-robust standard error of a mean), so ten draws of 1,000
+digits are not mistaken for 10,000 independent digits.
 """
 
 from __future__ import annotations
@@ -15,6 +21,38 @@ from dataclasses import dataclass
 import torch
 
 from course_lib.core.shapes import expect_shape
+
+
+def _groups(groups: object, n: int) -> torch.Tensor | None:
+    """``None``, or a 1-D integer tensor of ``n`` group ids with at least two groups."""
+    if groups is None:
+        return None
+    if not isinstance(groups, torch.Tensor) or groups.dtype not in (torch.int32, torch.int64):
+        raise TypeError(
+            "groups: expected an int64 tensor of group ids (which example each draw came from), "
+            f"got {getattr(groups, 'dtype', type(groups).__name__)}"
+        )
+    if groups.shape != (n,):
+        raise ValueError(
+            f"groups: expected shape ({n},), one id per outcome, got {tuple(groups.shape)}"
+        )
+    if groups.unique().numel() < 2:
+        raise ValueError("groups: expected at least two different groups, got one")
+    return groups
+
+
+def _se_of_mean(values: torch.Tensor, groups: torch.Tensor | None) -> float:
+    """Standard error of ``values.mean()`` (n,): ``sqrt(sum (x - mean)^2) / n`` for independent
+    values; with ``groups``, the cluster-robust form: the residuals summed within each group,
+    ``sqrt(G / (G - 1) * sum_g (sum_{i in g} (x_i - mean))^2) / n``."""
+    residual = values.double() - values.double().mean()  # (n,)
+    n = values.numel()
+    if groups is None:
+        return math.sqrt(float((residual**2).sum())) / n
+    ids, index = groups.unique(return_inverse=True)
+    per_group = torch.zeros(len(ids), dtype=torch.float64).index_add_(0, index, residual)  # (G,)
+    g = len(ids)
+    return math.sqrt(g / (g - 1) * float((per_group**2).sum())) / n
 
 
 def _outcomes(values: object, name: str) -> torch.Tensor:
@@ -31,11 +69,13 @@ def _outcomes(values: object, name: str) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Rate:
-    """A rate measured on ``n`` examples and its standard error ``sqrt(p (1 - p) / n)``."""
+    """A rate measured on ``n`` examples and its standard error: ``sqrt(p (1 - p) / n)``, or
+    the cluster-robust one when the examples came in ``groups`` (their number; 0: none)."""
 
     value: float
     se: float
     n: int
+    groups: int = 0
 
     def interval(self, z: float = 1.96) -> tuple[float, float]:
         """The approximate 95 % interval (``z`` = 1.96), clipped to [0, 1]."""
@@ -45,12 +85,16 @@ class Rate:
         return f"{self.value:.3f} ± {self.se:.3f}"
 
 
-def rate(outcomes: torch.Tensor) -> Rate:
-    """The rate of ``True`` in ``outcomes`` (n,) bool, with its standard error."""
+def rate(outcomes: torch.Tensor, groups: torch.Tensor | None = None) -> Rate:
+    """The rate of ``True`` in ``outcomes`` (n,) bool, with its standard error; ``groups``
+    (n,) int: which example each outcome was drawn from (several draws per example)."""
     outcomes = _outcomes(outcomes, "outcomes")
     n = outcomes.numel()
-    p = outcomes.float().mean().item()
-    return Rate(p, math.sqrt(p * (1 - p) / n), n)
+    groups = _groups(groups, n)
+    p = outcomes.double().mean().item()
+    if groups is None:
+        return Rate(p, math.sqrt(p * (1 - p) / n), n)
+    return Rate(p, _se_of_mean(outcomes, groups), n, int(groups.unique().numel()))
 
 
 @dataclass(frozen=True)
@@ -61,6 +105,7 @@ class Paired:
     b: Rate
     only_a: int  # examples A gets wrong and B right
     only_b: int  # examples B gets wrong and A right
+    se: float  # standard error of the difference (from the disagreements; per group if grouped)
 
     @property
     def n(self) -> int:
@@ -70,12 +115,6 @@ class Paired:
     def difference(self) -> float:
         """``a - b`` (negative: A makes fewer mistakes)."""
         return (self.only_a - self.only_b) / self.n
-
-    @property
-    def se(self) -> float:
-        """Standard error of the difference, from the disagreements only."""
-        d = self.only_a - self.only_b
-        return math.sqrt(max(self.only_a + self.only_b - d * d / self.n, 0.0)) / self.n
 
     @property
     def z(self) -> float:
@@ -96,12 +135,20 @@ class Paired:
         return (
             f"{self.a} vs {self.b}: difference {self.difference:+.3f} ± {self.se:.3f}, "
             f"z = {self.z:+.1f}, p = {self.p_value:.2g} ({verdict}; they disagree on "
-            f"{self.only_a + self.only_b} of {self.n})"
+            f"{self.only_a + self.only_b} of {self.n}{self._draws})"
         )
 
+    @property
+    def _draws(self) -> str:
+        groups = self.a.groups
+        return f" draws from {groups:,} examples" if groups else ""
 
-def paired(mistakes_a: torch.Tensor, mistakes_b: torch.Tensor) -> Paired:
-    """Compare two models' ``mistakes`` (n,) bool on the same ``n`` examples."""
+
+def paired(
+    mistakes_a: torch.Tensor, mistakes_b: torch.Tensor, groups: torch.Tensor | None = None
+) -> Paired:
+    """Compare two models' ``mistakes`` (n,) bool on the same ``n`` examples; ``groups`` (n,)
+    int: which example each was drawn from, when there are several draws per example."""
     mistakes_a = _outcomes(mistakes_a, "mistakes_a")
     mistakes_b = _outcomes(mistakes_b, "mistakes_b")
     if mistakes_a.shape != mistakes_b.shape:
@@ -109,6 +156,15 @@ def paired(mistakes_a: torch.Tensor, mistakes_b: torch.Tensor) -> Paired:
             f"mistakes_b: expected the same examples as mistakes_a, {tuple(mistakes_a.shape)}, "
             f"got {tuple(mistakes_b.shape)}"
         )
+    groups = _groups(groups, mistakes_a.numel())
     only_a = int((mistakes_a & ~mistakes_b).sum())
     only_b = int((mistakes_b & ~mistakes_a).sum())
-    return Paired(rate(mistakes_a), rate(mistakes_b), only_a, only_b)
+    # per example: +1 A alone wrong, -1 B alone wrong, 0 when they agree
+    difference = mistakes_a.double() - mistakes_b.double()  # (n,)
+    return Paired(
+        rate(mistakes_a, groups),
+        rate(mistakes_b, groups),
+        only_a,
+        only_b,
+        _se_of_mean(difference, groups),
+    )

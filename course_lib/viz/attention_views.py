@@ -59,7 +59,7 @@ def show_layer_heads(
                 ax.set_xticks([])
             if head != 0:
                 ax.set_yticks([])
-    bar = fig.colorbar(axes[0, 0].images[0], ax=axes, fraction=0.03, pad=0.02)
+    bar = fig.colorbar(axes[0, 0].collections[0], ax=axes, fraction=0.03, pad=0.02)
     bar.set_label("attention weight (every head, 0..1)")
     fig.suptitle(title, fontsize=13)
     return fig

@@ -47,36 +47,38 @@ def show_heatmap(
     tick_step: int = 1,
     colorbar: bool = True,
 ) -> Axes:
-    """Draw one (queries, keys) matrix with token labels, axis names and a colour bar.
+    """Draw one (queries, keys) matrix with token labels, axis names and a colour bar
+    (``seaborn.heatmap``: one cell per weight, its value written in it if ``annotate``).
 
     ``tick_step`` labels only every n-th row and column (for long sequences); ``colorbar=False``
-    leaves the bar out (for a grid that shares one).
+    leaves the bar out (for a grid that shares one: the cells are ``ax.collections[0]``).
     """
     matrix = _as_matrix(weights, "weights")
     _check_labels(x_labels, matrix.shape[1], "x_labels", "keys (columns)")
     _check_labels(y_labels, matrix.shape[0], "y_labels", "queries (rows)")
-    ax = ax if ax is not None else plt.subplots(figsize=(4, 3.5))[1]
-    image = ax.imshow(matrix.numpy(), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
-    if colorbar:
-        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     expect_positive_int(tick_step, "tick_step")
-    if x_labels is not None:
-        ticks = range(0, len(x_labels), tick_step)
-        ax.set_xticks(ticks, [x_labels[i] for i in ticks], rotation=90)
-    if y_labels is not None:
-        ticks = range(0, len(y_labels), tick_step)
-        ax.set_yticks(ticks, [y_labels[i] for i in ticks])
-    if annotate:
-        middle = (image.norm.vmin + image.norm.vmax) / 2  # dark text on bright cells
-        for (row, col), value in zip(
-            torch.cartesian_prod(
-                torch.arange(matrix.shape[0]), torch.arange(matrix.shape[1])
-            ).tolist(),
-            matrix.flatten().tolist(),
-            strict=True,
-        ):
-            colour = "black" if value > middle else "white"
-            ax.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=9, color=colour)
+    ax = ax if ax is not None else plt.subplots(figsize=(4, 3.5))[1]
+    sns.heatmap(
+        matrix.numpy(),
+        ax=ax,
+        cmap=cmap,
+        vmin=vmin,
+        vmax=vmax,
+        cbar=colorbar,
+        cbar_kws={"fraction": 0.046, "pad": 0.04},
+        annot=annotate,
+        fmt=".2f",
+        annot_kws={"fontsize": 9},
+        xticklabels=False,
+        yticklabels=False,
+    )
+    for labels, set_ticks, rotation in (
+        (x_labels, ax.set_xticks, 90),
+        (y_labels, ax.set_yticks, 0),
+    ):
+        if labels is not None:  # one tick at the centre of every tick_step-th cell
+            ticks = range(0, len(labels), tick_step)
+            set_ticks([i + 0.5 for i in ticks], [labels[i] for i in ticks], rotation=rotation)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return ax
 

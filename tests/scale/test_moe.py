@@ -245,12 +245,17 @@ def test_small_experiment_returns_the_documented_keys():
     assert set(out) == {"runs", "wall_seconds", "settings"}
     assert tuple(out["runs"]) == RUNS
     common = {"test_accuracy", "val_accuracy", "params_total", "params_active", "seconds", "loss"}
+    common |= {"test_wrong", "test_sequence"}
     routed = {"expert_fractions", "utilisation_cv", "max_load", "dropped_fraction"}
     curves = {"aux_loss", "train_cv", "train_dropped"}
     for name, result in out["runs"].items():
         expected = common if name == "dense" else common | routed | curves
         assert set(result) == expected
         assert 0 <= result["test_accuracy"] <= 1 and len(result["loss"]) == 3
+        wrong, sequence = result["test_wrong"], result["test_sequence"]
+        assert wrong.dtype == torch.bool and wrong.shape == sequence.shape
+        assert 1 - wrong.float().mean().item() == pytest.approx(result["test_accuracy"])
+        assert set(sequence.tolist()) <= set(range(config.n_test))
     moe, dense = out["runs"]["moe"], out["runs"]["dense"]
     assert len(moe["expert_fractions"]) == config.n_experts
     assert sum(moe["expert_fractions"]) == pytest.approx(1.0)

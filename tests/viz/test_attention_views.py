@@ -19,7 +19,7 @@ def test_layer_heads_grid_has_one_titled_heatmap_per_head():
     assert titled[0] == "layer 1, head 1" and titled[-1] == "layer 2, head 3"
     assert len(titled) == 6
     heatmaps = [ax for ax in fig.axes if ax.get_title()]
-    assert {ax.images[0].get_clim() for ax in heatmaps} == {(0.0, 1.0)}  # one shared scale
+    assert {ax.collections[0].get_clim() for ax in heatmaps} == {(0.0, 1.0)}  # one shared scale
     assert len(fig.axes) == 7  # six heatmaps and one colour bar for all of them
     plt.close(fig)
 
