@@ -28,12 +28,23 @@ WRONG = """def masked_softmax(scores, mask):
 """
 
 
-def write_answer(folder: Path, source: str) -> Path:
-    nb = json.loads((COURSE_DIR / "exercises" / "01_masked_softmax.ipynb").read_text())
+# Grad-CAM's weighting, right but written with einsum and a sum / count instead of mean
+GRADCAM_DIFFERENT = """def gradcam_map(activations, gradients):
+    if gradients.shape != activations.shape:
+        raise ValueError("gradients: expected the shape of activations")
+    h, w = activations.shape[-2:]
+    weights = gradients.sum(dim=(2, 3)) / (h * w)
+    cam = torch.einsum("bk,bkij->bij", weights, activations).clamp_min(0.0)
+    return weights, cam
+"""
+
+
+def write_answer(folder: Path, source: str, exercise: str = "01_masked_softmax") -> Path:
+    nb = json.loads((COURSE_DIR / "exercises" / f"{exercise}.ipynb").read_text())
     for cell in nb["cells"]:
         if cell["metadata"].get("nbgrader", {}).get("solution"):
             cell["source"] = source
-    path = folder / "01_masked_softmax.ipynb"
+    path = folder / f"{exercise}.ipynb"
     path.write_text(json.dumps(nb))
     return path
 
@@ -48,6 +59,7 @@ def batch():
 def test_offered_are_exercise_answers_with_a_course_function_of_that_name():
     table = mine.offered()
     assert {"masked_softmax", "affine_grid", "attention_rollout", "tiled_attention"} <= set(table)
+    assert table["gradcam_map"] == ("06_gradcam_map", "course_lib.explain.gradcam.gradcam_map")
     for name, (exercise, dotted) in table.items():
         assert (COURSE_DIR / "solutions" / f"{exercise}.ipynb").exists()
         assert dotted.startswith("course_lib.") and dotted.endswith(f".{name}")
@@ -117,3 +129,20 @@ def test_an_unknown_name_is_refused_with_the_names_on_offer():
         AttributeError, match="no exercise answer called 'softmaxx'.*masked_softmax"
     ):
         mine.implementation("softmaxx")
+
+
+def test_the_learners_gradcam_weighting_runs_inside_the_course_gradcam(tmp_path):
+    from course_lib.explain.gradcam import GradCAM
+
+    write_answer(tmp_path, GRADCAM_DIFFERENT, "06_gradcam_map")
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
+        torch.nn.Linear(4 * 8 * 8, 3),
+    )  # fmt: skip
+    images = torch.randn(2, 1, 8, 8)
+    expected = GradCAM(model, model[1])(images)
+    with mine.using("gradcam_map", folder=tmp_path) as (used,):
+        got = GradCAM(model, model[1])(images)
+    assert used.yours and used.calls == {"yours": 1, "course": 0}
+    torch.testing.assert_close(got, expected)

@@ -86,6 +86,27 @@ def scale_maps(maps: torch.Tensor, size: tuple[int, int] | None = None) -> torch
     return _unit_range(maps)  # (batch, H, W)
 
 
+def weighted_map(weights: torch.Tensor, activations: torch.Tensor) -> torch.Tensor:
+    """``ReLU(sum_k w_k A_k)``: weights (batch, K), activations (batch, K, h, w) -> (batch, h, w)
+    (the combination every CAM shares; the variants differ in the weights)."""
+    return torch.relu((weights[:, :, None, None] * activations).sum(1))  # (batch, h, w)
+
+
+def gradcam_map(
+    activations: torch.Tensor, gradients: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Grad-CAM at the layer's resolution: activations and gradients (batch, K, h, w) ->
+    the channel weights (batch, K), each channel's mean gradient, and the map (batch, h, w)."""
+    expect_shape(activations, "batch, K, h, w", name="activations")
+    if gradients.shape != activations.shape:
+        raise ValueError(
+            f"gradients: expected the shape of activations {tuple(activations.shape)}, "
+            f"got {tuple(gradients.shape)}"
+        )
+    weights = gradients.mean(dim=(2, 3))  # (batch, K)
+    return weights, weighted_map(weights, activations)
+
+
 class BaseCAM:
     """Class activation maps from ``target_layer``'s activations and gradients.
 
@@ -133,8 +154,7 @@ class BaseCAM:
     def raw(self, images: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
         """``ReLU(sum_k w_k A_k)`` at the layer's resolution: (batch, h, w)."""
         activations, gradients, _ = self.record(images, target)
-        w = self.weights(activations, gradients)  # (batch, K)
-        return torch.relu((w[:, :, None, None] * activations).sum(1))  # (batch, h, w)
+        return weighted_map(self.weights(activations, gradients), activations)  # (batch, h, w)
 
     def __call__(self, images: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
         maps = self.raw(images, target)  # (batch, h, w)
@@ -145,7 +165,7 @@ class GradCAM(BaseCAM):
     """Grad-CAM: each channel weighted by its mean gradient."""
 
     def weights(self, activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor:
-        return gradients.mean(dim=(2, 3))  # (batch, K)
+        return gradcam_map(activations, gradients)[0]  # (batch, K): mean gradient per channel
 
 
 class GradCAMPlusPlus(BaseCAM):

@@ -41,6 +41,19 @@ class History:
     metric: list[float] = field(default_factory=list)
 
 
+def optimizer_step(
+    model: nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor, clip_grad: float | None
+) -> float:
+    """One training step on ``loss`` (a scalar computed from a batch): clear the old gradients,
+    backpropagate, clip their total norm to ``clip_grad`` (None: no clipping), update.
+    Returns the gradient norm before clipping. :func:`fit` and :func:`train_steps` call it."""
+    optimizer.zero_grad()  # .grad accumulates across backward calls: start from zero
+    loss.backward()  # d loss / d parameter, stored in each parameter's .grad
+    norm = nn.utils.clip_grad_norm_(model.parameters(), clip_grad or math.inf)  # rescale if > clip
+    optimizer.step()  # move each parameter against its gradient (Adam: rescaled per parameter)
+    return float(norm)
+
+
 def fit(
     model: nn.Module,
     loss_fn: Callable[..., torch.Tensor],
@@ -74,11 +87,7 @@ def fit(
         total, count = 0.0, 0
         for batch in batches(epoch):
             loss = loss_fn(model, *batch)
-            opt.zero_grad()
-            loss.backward()
-            if clip_grad is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
-            opt.step()
+            optimizer_step(model, opt, loss, clip_grad)
             total, count = total + loss.item(), count + 1
         if count == 0:
             raise ValueError(f"batches: yielded no batch in epoch {epoch}")
@@ -233,13 +242,10 @@ def train_steps(
             group["lr"] = lr
         loss = loss_fn(model, *next(stream))
         loss, stats = loss if isinstance(loss, tuple) else (loss, {})
-        opt.zero_grad()
-        loss.backward()
-        norm = nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad or math.inf)
-        opt.step()
+        norm = optimizer_step(model, opt, loss, config.clip_grad)
         history.seconds += time.perf_counter() - start
         history.loss.append(loss.item())
-        history.grad_norm.append(float(norm))
+        history.grad_norm.append(norm)
         history.lr.append(lr)
         for name, value in stats.items():
             history.records.setdefault(name, []).append(float(value))
