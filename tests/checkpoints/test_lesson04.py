@@ -58,3 +58,20 @@ def test_each_checkpoint_was_trained_with_its_specs_recipe(name):
     _, info = W.load(name)
     saved = {**info["recipe"], "stages": tuple(map(tuple, info["recipe"]["stages"]))}
     assert W.Recipe(**saved) == W.SPECS[name].recipe
+
+
+def test_spatial_transformers_beat_the_same_size_cnn_beyond_noise():
+    """The lesson's claim, on 10 distortions of each test digit, paired and grouped by digit:
+    the affine ST-CNN on R, RTS and P and the thin-plate one on E make fewer mistakes than the
+    CNN with as many parameters, by more than twice the difference's standard error."""
+    from course_lib.train.stats import paired
+    from course_lib.vision.convnets import mistakes
+
+    for variant, st in (("R", "stn_R"), ("RTS", "stn_RTS"), ("P", "stn_P"), ("E", "stn_tps_E")):
+        data, digit_of = W.test_draws(variant)
+        wrong = {
+            name: mistakes(W.load(name)[0], data.images, data.labels)
+            for name in (st, f"cnn_{variant}")
+        }
+        comparison = paired(wrong[st], wrong[f"cnn_{variant}"], digit_of)
+        assert comparison.z < -2, f"{variant}: {comparison}"
