@@ -44,6 +44,22 @@ class TransformerConfig:
         return self.d_model // self.n_heads
 
 
+def split_heads(x: torch.Tensor, n_heads: int) -> torch.Tensor:
+    """(batch, T, d_model) -> (batch, n_heads, T, d_model // n_heads): head h gets features
+    h * d_head ... (h + 1) * d_head - 1 of every token."""
+    expect_positive_int(n_heads, "n_heads")
+    batch, length, d_model = expect_shape(x, "batch, T, d_model", name="x").values()
+    if d_model % n_heads:
+        raise ValueError(f"n_heads: {n_heads} does not divide d_model = {d_model}")
+    return x.reshape(batch, length, n_heads, d_model // n_heads).transpose(1, 2)
+
+
+def merge_heads(x: torch.Tensor) -> torch.Tensor:
+    """(batch, n_heads, T, d_head) -> (batch, T, n_heads * d_head): undoes :func:`split_heads`."""
+    batch, heads, length, d_head = expect_shape(x, "batch, heads, T, d_head", name="x").values()
+    return x.transpose(1, 2).reshape(batch, length, heads * d_head)  # (batch, T, d_model)
+
+
 class MultiHeadAttention(nn.Module):
     """Multi-head scaled dot-product attention. ``forward`` returns the output
     (batch, T, d_model) and the weights (batch, heads, T, S); the last weights are also kept
@@ -58,10 +74,8 @@ class MultiHeadAttention(nn.Module):
         self.last_weights: torch.Tensor | None = None
 
     def _split(self, x: torch.Tensor) -> torch.Tensor:
-        batch, length, _ = x.shape
-        heads, d_head = self.config.n_heads, self.config.d_head
-        x = x.reshape(batch, length, heads, d_head).transpose(1, 2)  # (batch, heads, L, d_head)
-        return x.reshape(batch * heads, length, d_head)  # (batch*heads, L, d_head)
+        """(batch, L, d_model) -> (batch*heads, L, d_head): every head as its own sequence."""
+        return split_heads(x, self.config.n_heads).flatten(0, 1)  # (batch*heads, L, d_head)
 
     def _attend(
         self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None
@@ -101,10 +115,10 @@ class MultiHeadAttention(nn.Module):
             mask = torch.broadcast_to(mask, (batch, length, ks["S"]))  # (batch, T, S)
             mask = mask.repeat_interleave(heads, dim=0)  # (batch*heads, T, S)
         out, weights = self._attend(q, k, v, mask)  # (batch*heads, T, d_head), (b*h, T, S)
-        out = out.reshape(batch, heads, length, -1).transpose(1, 2)  # (batch, T, heads, d_head)
+        out = merge_heads(out.reshape(batch, heads, length, -1))  # (batch, T, d_model)
         weights = weights.reshape(batch, heads, length, ks["S"])  # (batch, heads, T, S)
         self.last_weights = weights.detach()
-        return self.out_proj(out.reshape(batch, length, d)), weights  # (batch, T, d_model)
+        return self.out_proj(out), weights  # (batch, T, d_model)
 
 
 class TransformerBlock(nn.Module):
