@@ -18,6 +18,7 @@ Shapes: ``src`` (batch, S) token ids, ``memory`` (batch, S, d_mem) encoder state
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import torch
@@ -160,6 +161,27 @@ class PlainDecoder(Decoder):
         return self.out(torch.cat([states, repeated], dim=-1)), None  # (batch, T, V)
 
 
+def bahdanau_step(
+    y_prev: torch.Tensor,
+    state: torch.Tensor,
+    memory: torch.Tensor,
+    src_mask: torch.Tensor,
+    embed: nn.Embedding,
+    score: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    cell: nn.GRUCell,
+    out: nn.Linear,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One decoder step with additive attention, s_{t-1} as the query: y_prev (batch,) ids,
+    state (batch, H), memory (batch, S, d_mem), src_mask (batch, 1, S) -> logits (batch, V),
+    the new state (batch, H) and the weights (batch, S)."""
+    scores = score(state[:, None], memory)  # (batch, 1, S)
+    weights = masked_softmax(scores, src_mask)  # (batch, 1, S), 0 on padding
+    context = (weights @ memory)[:, 0]  # (batch, d_mem)
+    state = cell(torch.cat([embed(y_prev), context], dim=-1), state)  # (batch, H)
+    logits = out(torch.cat([state, context], dim=-1))  # (batch, V)
+    return logits, state, weights[:, 0]
+
+
 class BahdanauDecoder(Decoder):
     """Additive attention *before* the GRU: s_{t-1} queries the memory, the context enters."""
 
@@ -171,12 +193,9 @@ class BahdanauDecoder(Decoder):
         self.out = nn.Linear(config.dec_hidden + d_mem, config.tgt_vocab)
 
     def step(self, y_prev, state, memory, summary, src_mask):
-        scores = self.score(state[:, None], memory)  # (batch, 1, S)
-        weights = masked_softmax(scores, src_mask)  # (batch, 1, S), 0 on padding
-        context = (weights @ memory)[:, 0]  # (batch, d_mem)
-        state = self.cell(torch.cat([self.embed(y_prev), context], dim=-1), state)  # (batch, H)
-        logits = self.out(torch.cat([state, context], dim=-1))  # (batch, V)
-        return logits, state, weights[:, 0]
+        return bahdanau_step(
+            y_prev, state, memory, src_mask, self.embed, self.score, self.cell, self.out
+        )
 
 
 class LuongDecoder(Decoder):
