@@ -55,3 +55,17 @@ def test_training_runs_a_few_steps(name, monkeypatch):
     assert all(0 <= r <= 1 for r in history["records"]["reward"])
     with pytest.raises(ValueError, match="name"):
         rw.load("ram_rotated")
+
+
+@pytest.mark.parametrize("name", rw.NAMES)
+def test_each_checkpoint_was_made_with_the_modules_current_configs(name):
+    """A RAM checkpoint of 6 glimpses would load into an 8-glimpse model without complaint:
+    the record must say the checkpoint was trained with today's configs."""
+    import dataclasses
+
+    _, info = rw.load(name)
+    kind = name.split("_")[0]
+    model_config = rw.RAM_CONFIG if kind == "ram" else rw.cnn_config()
+    train_config = rw.RAM_TRAIN if kind == "ram" else rw.CNN_TRAIN
+    assert info["model_config"] == dataclasses.asdict(model_config)
+    assert info["train_config"] == dataclasses.asdict(train_config)
