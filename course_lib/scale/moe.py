@@ -417,7 +417,6 @@ def _evaluate(
     paired tests), and (MoE) routing counts summed over layers, batch by batch as in training
     (capacity depends on the batch)."""
     model.eval()
-    correct = total = 0
     counts = kept = None
     wrong, sequence = [], []
     with torch.no_grad():
@@ -425,8 +424,6 @@ def _evaluate(
             x, y = tokens[start : start + batch_size], labels[start : start + batch_size]
             pred = model(x).argmax(dim=-1)  # (b, T)
             mask = y != IGNORE  # (b, T)
-            correct += int((pred == y)[mask].sum())
-            total += int(mask.sum())
             wrong.append((pred != y)[mask])  # (labelled,) bool
             rows = torch.arange(start, start + len(x))[:, None].expand_as(mask)  # (b, T)
             sequence.append(rows[mask])  # (labelled,) which test sequence
@@ -435,9 +432,11 @@ def _evaluate(
                 c, kc = layer.last_stats.counts, layer.last_stats.kept
                 counts = c if counts is None else counts + c
                 kept = kc if kept is None else kept + kc
+    all_wrong = torch.cat(wrong)  # (labelled positions,)
+    total = len(all_wrong)
     out: dict[str, object] = {
-        "accuracy": correct / total,
-        "wrong": torch.cat(wrong),
+        "accuracy": (total - int(all_wrong.sum())) / total,
+        "wrong": all_wrong,
         "sequence": torch.cat(sequence),
     }
     if counts is not None and kept is not None:

@@ -41,18 +41,19 @@ def _groups(groups: object, n: int) -> torch.Tensor | None:
     return groups
 
 
-def _se_of_mean(values: torch.Tensor, groups: torch.Tensor | None) -> float:
-    """Standard error of ``values.mean()`` (n,): ``sqrt(sum (x - mean)^2) / n`` for independent
-    values; with ``groups``, the cluster-robust form: the residuals summed within each group,
+def _se_of_mean(values: torch.Tensor, groups: torch.Tensor | None) -> tuple[float, int]:
+    """Standard error of ``values.mean()`` (n,) and the number of groups (0: none).
+    Independent values: ``sqrt(sum (x - mean)^2) / n`` (for 0/1 outcomes, ``sqrt(p (1 - p) / n)``);
+    with ``groups``, the cluster-robust form: the residuals summed within each group,
     ``sqrt(G / (G - 1) * sum_g (sum_{i in g} (x_i - mean))^2) / n``."""
     residual = values.double() - values.double().mean()  # (n,)
     n = values.numel()
     if groups is None:
-        return math.sqrt(float((residual**2).sum())) / n
+        return math.sqrt(float((residual**2).sum())) / n, 0
     ids, index = groups.unique(return_inverse=True)
     per_group = torch.zeros(len(ids), dtype=torch.float64).index_add_(0, index, residual)  # (G,)
     g = len(ids)
-    return math.sqrt(g / (g - 1) * float((per_group**2).sum())) / n
+    return math.sqrt(g / (g - 1) * float((per_group**2).sum())) / n, g
 
 
 def _outcomes(values: object, name: str) -> torch.Tensor:
@@ -90,11 +91,8 @@ def rate(outcomes: torch.Tensor, groups: torch.Tensor | None = None) -> Rate:
     (n,) int: which example each outcome was drawn from (several draws per example)."""
     outcomes = _outcomes(outcomes, "outcomes")
     n = outcomes.numel()
-    groups = _groups(groups, n)
-    p = outcomes.double().mean().item()
-    if groups is None:
-        return Rate(p, math.sqrt(p * (1 - p) / n), n)
-    return Rate(p, _se_of_mean(outcomes, groups), n, int(groups.unique().numel()))
+    se, count = _se_of_mean(outcomes, _groups(groups, n))
+    return Rate(outcomes.double().mean().item(), se, n, count)
 
 
 @dataclass(frozen=True)
@@ -166,5 +164,5 @@ def paired(
         rate(mistakes_b, groups),
         only_a,
         only_b,
-        _se_of_mean(difference, groups),
+        _se_of_mean(difference, groups)[0],
     )
