@@ -9,8 +9,9 @@ passing answer to an exercise, and the course's function otherwise — and says 
 Your answer is used only if the grader gives your notebook full marks (``course-grade``, run
 once per saved version of the file and remembered in ``my_work/.mine-grades.json``). The
 functions offered are the exercises' answers that have a course function of the same name
-and arguments (:func:`offered`). Your notebooks are read from ``my_work/`` (``make lab``
-copies the exercises there) or from the folder in ``$COURSE_MY_WORK``.
+and arguments, or one the exercise names as the answer's stand-in (:func:`offered`). Your
+notebooks are read from ``my_work/`` (``make lab`` copies the exercises there) or from the
+folder in ``$COURSE_MY_WORK``.
 """
 
 from __future__ import annotations
@@ -85,8 +86,8 @@ def _fits(learner: Callable, course: Callable) -> bool:
 @cache
 def offered() -> dict[str, tuple[str, str]]:
     """``name -> (exercise id, the course function's dotted path)`` for every exercise answer
-    that has a course function of the same name taking the answer's parameters first (and
-    defaults for any more)."""
+    that has a course function of the same name (or the stand-in its exercise declares,
+    :func:`stand_in_names`) taking the answer's parameters first (and defaults for any more)."""
     from course_lib.grading.notebook import (  # the grader's own reading of an exercise
         defined_names,
         forbidden_names,
@@ -98,21 +99,32 @@ def offered() -> dict[str, tuple[str, str]]:
     for path in sorted((COURSE_DIR / "solutions").glob("[0-9][0-9]_*.ipynb")):
         nb = load_notebook(path)
         answers = [cell for cell in solution_cells(nb) if cell.kind == "answer"]
+        stand_ins = stand_in_names(nb)
         namespace: dict = {}
         for cell in answers:
             names = defined_names(cell.source)
             for dotted in forbidden_names(nb):
-                name = dotted.rpartition(".")[2]
-                if name not in names or not dotted.startswith("course_lib."):
-                    continue
-                course = _resolve(dotted)
-                if course is None or not callable(course):
-                    continue
-                if not namespace:
-                    namespace = _solution_namespace(nb)
-                if _fits(namespace[name], course):
-                    found[name] = (path.stem, dotted)
+                same = dotted.rpartition(".")[2]
+                named = [n for n, d in stand_ins.items() if d == dotted] or [same]
+                for name in named:
+                    if name not in names or not dotted.startswith("course_lib."):
+                        continue
+                    course = _resolve(dotted)
+                    if course is None or not callable(course):
+                        continue
+                    if not namespace:
+                        namespace = _solution_namespace(nb)
+                    if _fits(namespace[name], course):
+                        found[name] = (path.stem, dotted)
     return found
+
+
+def stand_in_names(nb: dict) -> dict[str, str]:
+    """An exercise's declared stand-ins (notebook metadata ``course.stand_ins``): answer name ->
+    the forbidden course function it replaces when the names differ (e.g. the exercise's
+    ``integrated_gradients(f, x, baseline, steps)`` runs as the course's
+    ``path_integrated_gradients``)."""
+    return dict(nb.get("metadata", {}).get("course", {}).get("stand_ins", {}))
 
 
 @cache
