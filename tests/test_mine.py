@@ -50,6 +50,42 @@ IG_DIFFERENT = """def integrated_gradients(f, x, baseline, steps=50):
 """
 
 
+# Additive scores, right but with einsum and the tanh input built by broadcasting views
+ADDITIVE_DIFFERENT = """def additive_score(q, k, W_q, W_k, w_v):
+    queries = torch.einsum("bqd,dh->bqh", q, W_q)
+    keys = torch.einsum("bkd,dh->bkh", k, W_k)
+    return torch.einsum("bqkh,h->bqk", torch.tanh(queries.unsqueeze(2) + keys.unsqueeze(1)), w_v)
+"""
+
+# Scaled dot-product attention, right but masking with a large negative number and a softmax
+# written out
+ATTENTION_DIFFERENT = """def scaled_dot_product_attention(q, k, v, mask=None):
+    d = q.shape[-1]
+    if k.shape[-1] != d:
+        raise ValueError(f"q has d = {d} but k has d = {k.shape[-1]}")
+    scores = (q @ k.transpose(-2, -1)) * d ** -0.5
+    if mask is not None:
+        scores = torch.where(mask, scores, torch.full_like(scores, -1e30))
+    e = (scores - scores.amax(-1, keepdim=True)).exp()
+    weights = e / e.sum(-1, keepdim=True)
+    return weights @ v, weights
+"""
+
+# Causal self-attention, right but one head at a time
+CAUSAL_DIFFERENT = """def causal_self_attention(x, w_qkv, b_qkv, w_out, b_out, n_heads):
+    batch, length, d = x.shape
+    size = d // n_heads
+    qkv = torch.nn.functional.linear(x, w_qkv, b_qkv)
+    future = torch.ones(length, length, dtype=torch.bool).triu(1)
+    heads = []
+    for h in range(n_heads):
+        q, k, v = (qkv[..., part * d + h * size: part * d + (h + 1) * size] for part in range(3))
+        scores = (q @ k.transpose(1, 2) / size ** 0.5).masked_fill(future, float("-inf"))
+        heads.append(torch.softmax(scores, dim=-1) @ v)
+    return torch.nn.functional.linear(torch.cat(heads, dim=-1), w_out, b_out)
+"""
+
+
 def write_answer(folder: Path, source: str, exercise: str = "01_masked_softmax") -> Path:
     nb = json.loads((COURSE_DIR / "exercises" / f"{exercise}.ipynb").read_text())
     for cell in nb["cells"]:
@@ -70,8 +106,12 @@ def batch():
 def test_offered_are_exercise_answers_with_a_course_function_of_that_name():
     table = mine.offered()
     assert {"masked_softmax", "affine_grid", "attention_rollout", "tiled_attention"} <= set(table)
+    assert {"additive_score", "scaled_dot_product_attention", "causal_self_attention"} <= set(table)
     assert table["gradcam_map"] == ("06_gradcam_map", "course_lib.explain.gradcam.gradcam_map")
-    stand_ins = {"integrated_gradients": "course_lib.explain.saliency.path_integrated_gradients"}
+    stand_ins = {
+        "integrated_gradients": "course_lib.explain.saliency.path_integrated_gradients",
+        "scaled_dot_product_attention": "course_lib.core.attention.attention",
+    }
     for name, (exercise, dotted) in table.items():
         assert (COURSE_DIR / "solutions" / f"{exercise}.ipynb").exists()
         assert dotted.startswith("course_lib.")
@@ -179,3 +219,48 @@ def test_the_learners_integrated_gradients_runs_as_the_declared_stand_in(tmp_pat
     assert used.yours and used.calls == {"yours": 1, "course": 1}
     torch.testing.assert_close(got, expected)
     assert saliency.path_integrated_gradients.__module__ == saliency.__name__  # restored
+
+
+def test_the_learners_additive_score_runs_inside_the_course_module(tmp_path):
+    from course_lib.core.attention import AdditiveScore
+
+    write_answer(tmp_path, ADDITIVE_DIFFERENT, "01_additive_score")
+    torch.manual_seed(0)
+    score, q, k = AdditiveScore(4, 6, 8), torch.randn(2, 3, 4), torch.randn(2, 5, 6)
+    expected = score(q, k)  # (2, 3, 5)
+    with mine.using("additive_score", folder=tmp_path) as (used,):
+        got = score(q, k)
+    assert used.yours and used.calls == {"yours": 1, "course": 0}
+    torch.testing.assert_close(got, expected)
+
+
+def test_the_learners_attention_runs_inside_multi_head_attention(tmp_path):
+    from course_lib.core import attention as module  # the swap replaces the module's name
+    from course_lib.core.masks import causal_mask
+    from course_lib.core.transformer import MultiHeadAttention, TransformerConfig
+
+    write_answer(tmp_path, ATTENTION_DIFFERENT, "01_scaled_dot_attention")
+    torch.manual_seed(0)
+    layer, x = MultiHeadAttention(TransformerConfig(d_model=16, n_heads=4)), torch.randn(2, 5, 16)
+    expected = layer(x, x, x, causal_mask(5))[0]
+    with mine.using("scaled_dot_product_attention", folder=tmp_path) as (used,):
+        got = layer(x, x, x, causal_mask(5))[0]  # mask (batch*heads, T, T) reaches yours
+        module.attention(x, x, x, score=module.dot_score)  # an argument yours lacks: course's
+    assert used.yours and used.calls == {"yours": 1, "course": 1}
+    torch.testing.assert_close(got, expected)
+
+
+def test_the_learners_causal_self_attention_is_what_the_lesson_imports(tmp_path):
+    from course_lib.core import torch_mha
+
+    write_answer(tmp_path, CAUSAL_DIFFERENT, "03_causal_self_attention")
+    chosen = mine.implementation("causal_self_attention", tmp_path)
+    assert chosen.yours and chosen.function is not torch_mha.causal_self_attention
+    torch.manual_seed(0)
+    theirs, x = torch.nn.MultiheadAttention(16, 4, batch_first=True), torch.randn(2, 5, 16)
+    weights = (theirs.in_proj_weight, theirs.in_proj_bias, theirs.out_proj.weight,
+               theirs.out_proj.bias)  # fmt: skip
+    blocked = torch.ones(5, 5, dtype=torch.bool).triu(1)
+    expected = theirs(x, x, x, attn_mask=blocked)[0]
+    torch.testing.assert_close(chosen.function(x, *weights, 4), expected)
+    torch.testing.assert_close(torch_mha.causal_self_attention(x, *weights, 4), expected)

@@ -37,8 +37,26 @@ def scaled_dot_score(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     return dot_score(q, k) / math.sqrt(q.shape[-1])
 
 
+def additive_score(
+    q: torch.Tensor, k: torch.Tensor, W_q: torch.Tensor, W_k: torch.Tensor, w_v: torch.Tensor
+) -> torch.Tensor:
+    """Bahdanau scores ``w_v . tanh(q W_q + k W_k)`` for every query/key pair: q (batch,
+    queries, d_q), k (batch, keys, d_k), W_q (d_q, h), W_k (d_k, h), w_v (h,) -> (batch,
+    queries, keys)."""
+    qs, ks = _query_key_sizes(q, k)
+    hs = expect_shape(W_q, "d_q, h", name="W_q")
+    expect_shape(W_k, "d_k, h", name="W_k")
+    expect_shape(w_v, "h", name="w_v")
+    expect_match("q feature size and W_q rows", {"q.d": qs["d"], "W_q.d_q": hs["d_q"]})
+    expect_match("k feature size and W_k rows", {"k.d": ks["d"], "W_k.d_k": W_k.shape[0]})
+    expect_match("hidden sizes", {"W_q.h": hs["h"], "W_k.h": W_k.shape[1], "w_v.h": w_v.shape[0]})
+    hidden = (q @ W_q)[:, :, None, :] + (k @ W_k)[:, None, :, :]  # (batch, queries, keys, h)
+    return torch.tanh(hidden) @ w_v  # (batch, queries, keys)
+
+
 class AdditiveScore(nn.Module):
-    """Bahdanau (additive) score: w_v . tanh(W_q q + W_k k)  ->  (batch, queries, keys)."""
+    """Bahdanau (additive) score: w_v . tanh(W_q q + W_k k)  ->  (batch, queries, keys), with
+    the weights learned (``nn.Linear`` layers) and the arithmetic in :func:`additive_score`."""
 
     def __init__(self, d_q: int, d_k: int, d_hidden: int) -> None:
         super().__init__()
@@ -50,8 +68,8 @@ class AdditiveScore(nn.Module):
         qs, ks = _query_key_sizes(q, k)
         expect_match("q feature size and W_q input", {"q.d": qs["d"], "d_q": self.W_q.in_features})
         expect_match("k feature size and W_k input", {"k.d": ks["d"], "d_k": self.W_k.in_features})
-        hidden = self.W_q(q)[:, :, None, :] + self.W_k(k)[:, None, :, :]  # (b, queries, keys, h)
-        return self.w_v(torch.tanh(hidden)).squeeze(-1)  # (batch, queries, keys)
+        # nn.Linear keeps (out, in) weights: transpose to the (in, out) of the formula
+        return additive_score(q, k, self.W_q.weight.T, self.W_k.weight.T, self.w_v.weight[0])
 
 
 class GeneralScore(nn.Module):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from course_lib.core.masks import padding_mask
+from course_lib.core.masks import causal_mask, padding_mask
 from course_lib.core.shapes import expect_match, expect_shape
 from course_lib.core.transformer import MultiHeadAttention, TransformerConfig
 
@@ -68,6 +68,41 @@ def from_torch(theirs: nn.MultiheadAttention) -> MultiHeadAttention:
         proj.weight.copy_(w)
         proj.bias.copy_(b)
     return ours.train(theirs.training)
+
+
+def causal_self_attention(
+    x: torch.Tensor,
+    w_qkv: torch.Tensor,
+    b_qkv: torch.Tensor,
+    w_out: torch.Tensor,
+    b_out: torch.Tensor,
+    n_heads: int,
+) -> torch.Tensor:
+    """Multi-head causal self-attention on torch's parameter layout: x (batch, T, d),
+    ``w_qkv`` (3d, d) and ``b_qkv`` (3d,) as in ``in_proj_weight``/``in_proj_bias``, ``w_out``
+    (d, d), ``b_out`` (d,) -> (batch, T, d). The course's :class:`MultiHeadAttention` runs with
+    these tensors as its parameters (gradients flow back to them) and a causal mask."""
+    length, d = expect_shape(x, "batch, T, d", name="x")["T"], x.shape[-1]
+    for name, tensor, dims in (
+        ("w_qkv", w_qkv, (3 * d, d)),
+        ("b_qkv", b_qkv, (3 * d,)),
+        ("w_out", w_out, (d, d)),
+        ("b_out", b_out, (d,)),
+    ):
+        if tuple(tensor.shape) != dims:
+            raise ValueError(
+                f"{name}: expected shape {dims} for d = {d}, got {tuple(tensor.shape)}"
+            )
+    module = MultiHeadAttention(TransformerConfig(d_model=d, n_heads=n_heads))
+    w_q, w_k, w_v = w_qkv.chunk(3)  # each (d, d)
+    b_q, b_k, b_v = b_qkv.chunk(3)  # each (d,)
+    parameters = {
+        "q_proj.weight": w_q, "q_proj.bias": b_q, "k_proj.weight": w_k, "k_proj.bias": b_k,
+        "v_proj.weight": w_v, "v_proj.bias": b_v, "out_proj.weight": w_out, "out_proj.bias": b_out,
+    }  # fmt: skip
+    mask = causal_mask(length)  # (T, T): position t sees 0..t
+    out, _ = torch.func.functional_call(module, parameters, (x, x, x, mask))  # (batch, T, d)
+    return out
 
 
 def torch_mask_args(
