@@ -119,6 +119,43 @@ def offered() -> dict[str, tuple[str, str]]:
     return found
 
 
+def per_example_names(nb: dict) -> frozenset[str]:
+    """Answers an exercise asks for on **one** example (notebook metadata
+    ``course.per_example``) where the course's function takes a batch: e.g. the exercise's
+    ``bilinear_sample(image (C, H, W), grid (H_out, W_out, 2))`` against the course's
+    ``(batch, C, H, W)``. A lesson runs such an answer once per example (:func:`per_example`)."""
+    return frozenset(nb.get("metadata", {}).get("course", {}).get("per_example", []))
+
+
+def per_example(function: Callable, name: str) -> Callable:
+    """``function`` written for one example, called with a batch: every tensor argument is
+    split along its first dimension, ``function`` runs on each example, the results are stacked
+    (gradients flow through). Tensor arguments with different batch sizes are refused."""
+    import torch
+
+    @wraps(function)
+    def over_batch(*args, **kwargs):
+        tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
+        sizes = {len(t) if t.dim() else None for t in tensors}
+        if len(sizes) != 1 or None in sizes:
+            shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
+            raise ValueError(
+                f"{name}: a batched call needs every tensor argument to share its first "
+                f"(batch) dimension, got shapes {shapes}"
+            )
+
+        def pick(value, i):
+            return value[i] if isinstance(value, torch.Tensor) else value
+
+        results = [
+            function(*(pick(a, i) for a in args), **{k: pick(v, i) for k, v in kwargs.items()})
+            for i in range(sizes.pop())
+        ]
+        return torch.stack(results)  # (batch, ...)
+
+    return over_batch
+
+
 def stand_in_names(nb: dict) -> dict[str, str]:
     """An exercise's declared stand-ins (notebook metadata ``course.stand_ins``): answer name ->
     the forbidden course function it replaces when the names differ (e.g. the exercise's
@@ -223,9 +260,10 @@ def implementation(name: str, folder: Path | str | None = None) -> Implementatio
         function = _solution_namespace(solution, answers)[name]
     except Exception as error:  # the grader ran it, so this is rare: say so and go on
         return theirs(f"{shown} passes the grader but did not load here ({error!r})")
-    return Implementation(
-        name, exercise, function, True, f"{shown} passes the grader, {score:g}/{most:g}"
-    )
+    why = f"{shown} passes the grader, {score:g}/{most:g}"
+    if name in per_example_names(solution):
+        function, why = per_example(function, name), f"{why}; run on each example of a batch"
+    return Implementation(name, exercise, function, True, why)
 
 
 def __getattr__(name: str) -> Callable:

@@ -124,3 +124,19 @@ def test_later_lessons_run_the_learners_own_answers(path):
             ), f"{path.stem} calls {name} without mine.using({name!r}) or importing it from mine"
         elif used and name != "masked_softmax":  # masked_softmax runs inside attention
             assert name in from_mine, f"{path.stem} calls {name} without importing it from mine"
+
+
+def test_every_exercise_answer_on_offer_runs_in_some_lesson():
+    """Each answer ``course_lib.mine`` can swap in is run by a lesson: imported from mine or
+    named in a ``mine.using(...)`` — an exercise whose work no lesson uses breaks deliver 1."""
+    from course_lib.mine import offered
+
+    run: set[str] = set()
+    for path in LESSONS:
+        sources = ["".join(c["source"]) for c in load(path)["cells"] if c["cell_type"] == "code"]
+        for source in sources:
+            run |= imported_names(source, "course_lib.mine")
+            for call in re.findall(r"mine\.using\(([^)]*)\)", source):
+                run |= set(re.findall(r'"(\w+)"', call))
+    missing = sorted(set(offered()) - run)
+    assert not missing, f"no lesson runs the learner's {missing}"

@@ -86,6 +86,76 @@ CAUSAL_DIFFERENT = """def causal_self_attention(x, w_qkv, b_qkv, w_out, b_out, n
 """
 
 
+# The copy distribution, right but as a product with one-hot rows instead of a scatter
+COPY_DIFFERENT = """def copy_distribution(weights, copy_ids, n_words):
+    one_hot = torch.nn.functional.one_hot(copy_ids, n_words).to(weights.dtype)
+    return weights @ one_hot
+"""
+
+# Switch's balancing loss, right but counting with bincount and summing a product
+BALANCING_DIFFERENT = """def load_balancing_loss(router_probs, expert_index):
+    n_experts = router_probs.shape[-1]
+    counts = torch.bincount(expert_index, minlength=n_experts).to(router_probs.dtype)
+    return n_experts * (counts / len(expert_index) * router_probs.mean(dim=0)).sum()
+"""
+
+# The Gaussian log-density, right but from the variance in one expression
+GAUSSIAN_DIFFERENT = """def gaussian_log_prob(x, mean, std):
+    var = torch.as_tensor(std, dtype=mean.dtype) ** 2
+    per_dim = -((x - mean) ** 2) / (2 * var) - 0.5 * torch.log(2 * math.pi * var)
+    return torch.broadcast_to(per_dim, torch.broadcast_shapes(x.shape, mean.shape)).sum(-1)
+
+
+def sample_location(mean, std, noise):
+    location = (mean + std * noise).detach()
+    return location, gaussian_log_prob(location, mean, std)
+"""
+
+# The crop, right but from clamped index grids and a validity mask instead of padding
+PATCH_DIFFERENT = """def extract_patch(images, corners, side):
+    height, width = images.shape[1:]
+    steps = torch.arange(side)
+    rows = corners[:, 1, None] + steps  # (batch, side)
+    cols = corners[:, 0, None] + steps  # (batch, side)
+    in_rows, in_cols = (rows >= 0) & (rows < height), (cols >= 0) & (cols < width)
+    inside = in_rows[:, :, None] & in_cols[:, None, :]  # (batch, side, side)
+    picked = images[torch.arange(len(images))[:, None, None],
+                    rows.clamp(0, height - 1)[:, :, None], cols.clamp(0, width - 1)[:, None, :]]
+    return picked * inside
+
+
+def glimpse(images, centres, patch, scales):
+    crops = []
+    for k in range(scales):
+        side = patch * 2**k
+        crop = extract_patch(images, centres - side // 2, side)
+        crops.append(F.avg_pool2d(crop[:, None], 2**k)[:, 0])
+    return torch.stack(crops, dim=1)
+"""
+
+
+# Bilinear sampling of ONE image (the exercise's convention), right but through one flat gather
+BILINEAR_ONE_IMAGE = """def bilinear_sample(image, grid, align_corners=False):
+    channels, height, width = image.shape
+    x, y = grid[..., 0], grid[..., 1]
+    if align_corners:
+        u, v = (x + 1) / 2 * (width - 1), (y + 1) / 2 * (height - 1)
+    else:
+        u, v = ((x + 1) * width - 1) / 2, ((y + 1) * height - 1) / 2
+    u0, v0 = u.floor(), v.floor()
+    flat = image.reshape(channels, -1)
+    out = 0
+    for du in (0, 1):
+        for dv in (0, 1):
+            col, row = u0 + du, v0 + dv
+            weight = (1 - (u - col).abs()) * (1 - (v - row).abs())
+            inside = (col >= 0) & (col < width) & (row >= 0) & (row < height)
+            index = (row.clamp(0, height - 1) * width + col.clamp(0, width - 1)).long()
+            out = out + weight * inside * flat[:, index.flatten()].reshape(channels, *u.shape)
+    return out
+"""
+
+
 def write_answer(folder: Path, source: str, exercise: str = "01_masked_softmax") -> Path:
     nb = json.loads((COURSE_DIR / "exercises" / f"{exercise}.ipynb").read_text())
     for cell in nb["cells"]:
@@ -94,6 +164,15 @@ def write_answer(folder: Path, source: str, exercise: str = "01_masked_softmax")
     path = folder / f"{exercise}.ipynb"
     path.write_text(json.dumps(nb))
     return path
+
+
+def yours(folder: Path, source: str, exercise: str, name: str):
+    """Write ``source`` as the learner's answer; the implementation chosen for ``name``, which
+    must be theirs."""
+    write_answer(folder, source, exercise)
+    chosen = mine.implementation(name, folder)
+    assert chosen.yours and chosen.function is not mine._resolve(mine.offered()[name][1])
+    return chosen
 
 
 @pytest.fixture
@@ -253,9 +332,7 @@ def test_the_learners_attention_runs_inside_multi_head_attention(tmp_path):
 def test_the_learners_causal_self_attention_is_what_the_lesson_imports(tmp_path):
     from course_lib.core import torch_mha
 
-    write_answer(tmp_path, CAUSAL_DIFFERENT, "03_causal_self_attention")
-    chosen = mine.implementation("causal_self_attention", tmp_path)
-    assert chosen.yours and chosen.function is not torch_mha.causal_self_attention
+    chosen = yours(tmp_path, CAUSAL_DIFFERENT, "03_causal_self_attention", "causal_self_attention")
     torch.manual_seed(0)
     theirs, x = torch.nn.MultiheadAttention(16, 4, batch_first=True), torch.randn(2, 5, 16)
     weights = (theirs.in_proj_weight, theirs.in_proj_bias, theirs.out_proj.weight,
@@ -264,3 +341,92 @@ def test_the_learners_causal_self_attention_is_what_the_lesson_imports(tmp_path)
     expected = theirs(x, x, x, attn_mask=blocked)[0]
     torch.testing.assert_close(chosen.function(x, *weights, 4), expected)
     torch.testing.assert_close(torch_mha.causal_self_attention(x, *weights, 4), expected)
+
+
+def test_the_learners_copy_distribution_runs_inside_the_pointer_predictions(tmp_path):
+    from course_lib.language import pointer
+
+    write_answer(tmp_path, COPY_DIFFERENT, "02_copy_distribution")
+    torch.manual_seed(0)
+    weights = torch.softmax(torch.randn(2, 3, 7), dim=-1)  # (batch, slots, n)
+    copy_ids = torch.tensor([[0, 1, 2, 1, 3, 0, 2], [4, 4, 1, 0, 2, 3, 1]])
+    targets = torch.tensor([[1, 2, 0], [4, 1, 3]])
+    expected = (
+        pointer.predict_words(weights, copy_ids),
+        pointer.pointer_loss(weights, copy_ids, targets),
+    )
+    with mine.using("copy_distribution", folder=tmp_path) as (used,):
+        got = (
+            pointer.predict_words(weights, copy_ids),
+            pointer.pointer_loss(weights, copy_ids, targets),
+        )
+    assert used.yours and used.calls == {"yours": 2, "course": 0}
+    assert torch.equal(got[0], expected[0])
+    torch.testing.assert_close(got[1], expected[1])
+
+
+def test_the_learners_balancing_loss_runs_inside_the_moe_layer(tmp_path):
+    from course_lib.scale.moe import MoEFeedForward
+
+    write_answer(tmp_path, BALANCING_DIFFERENT, "07_load_balancing_loss")
+    torch.manual_seed(0)
+    layer, x = MoEFeedForward(d_model=6, d_ff=8, n_experts=4, k=2), torch.randn(2, 5, 6)
+    layer(x)
+    expected = layer.aux_loss
+    with mine.using("load_balancing_loss", folder=tmp_path) as (used,):
+        layer(x)  # top-2 routing: the layer passes each token's first choice, (tokens,)
+    assert used.yours and used.calls == {"yours": 1, "course": 0}
+    torch.testing.assert_close(layer.aux_loss, expected)
+    layer.aux_loss.backward()  # the router still learns from it
+    assert layer.router.proj.weight.grad.abs().sum() > 0
+
+
+def test_the_learners_gaussian_density_runs_inside_the_ram(tmp_path):
+    from course_lib.hard.ram import RAM
+    from tests.hard.test_ram import SMALL as config  # a small RAM: 32x32 images, 4 glimpses
+
+    write_answer(tmp_path, GAUSSIAN_DIFFERENT, "05_gaussian_policy")
+    torch.manual_seed(0)
+    ram, images = RAM(config), torch.rand(3, 1, 32, 32)
+    expected = ram(images, generator=torch.Generator().manual_seed(1)).log_probs
+    with mine.using("gaussian_log_prob", folder=tmp_path) as (used,):
+        got = ram(images, generator=torch.Generator().manual_seed(1)).log_probs  # (3, T-1)
+    assert used.yours and used.calls == {"yours": 3, "course": 0}  # one per sampled location
+    torch.testing.assert_close(got, expected)
+
+
+def test_the_learners_extract_patch_is_what_the_lesson_imports(tmp_path):
+    from course_lib.core import retina
+
+    chosen = yours(tmp_path, PATCH_DIFFERENT, "05_glimpse_patch", "extract_patch")
+    torch.manual_seed(0)
+    images = torch.rand(3, 10, 12)
+    corners = torch.tensor([[2, 3], [-4, 6], [9, -20]])  # inside, partly outside, far outside
+    torch.testing.assert_close(
+        chosen.function(images, corners, 5), retina.extract_patch(images, corners, 5)
+    )
+
+
+def test_a_one_example_answer_runs_on_each_example_of_the_courses_batch(tmp_path):
+    from course_lib.vision import spatial
+
+    chosen = yours(tmp_path, BILINEAR_ONE_IMAGE, "04_bilinear_sample", "bilinear_sample")
+    assert "each example" in chosen.why
+    torch.manual_seed(0)
+    images = torch.rand(3, 2, 9, 7)  # (batch, C, H, W): the course's batched convention
+    theta = (torch.randn(3, 2, 3) * 0.4 + torch.eye(2, 3)).requires_grad_()
+    grid = spatial.affine_grid(theta, (3, 2, 5, 6))  # (3, 5, 6, 2)
+    got = chosen.function(images, grid)  # (3, 2, 5, 6)
+    expected = torch.nn.functional.grid_sample(images, grid, align_corners=False)
+    torch.testing.assert_close(got, expected)
+    (grad,) = torch.autograd.grad(got.sum(), theta, retain_graph=True)  # reaches theta
+    torch.testing.assert_close(grad, torch.autograd.grad(expected.sum(), theta)[0])
+    with pytest.raises(ValueError, match="bilinear_sample: .*first .*batch.* dimension"):
+        chosen.function(images, grid[:2])
+    model = spatial.SpatialTransformer(from_scratch=True)  # calls bilinear_sample on a batch
+    x = torch.rand(4, 1, model.config.in_size, model.config.in_size)
+    expected = model(x)
+    with mine.using("bilinear_sample", folder=tmp_path) as (used,):
+        got = model(x)
+    assert used.calls == {"yours": 1, "course": 0}
+    torch.testing.assert_close(got, expected)

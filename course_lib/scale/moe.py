@@ -271,7 +271,8 @@ class MoEFeedForward(nn.Module):
             y = expert(flat.index_select(0, token))  # (n_e, d)
             gate = routing.gates[token, choice].to(y.dtype)  # (n_e,)
             out = out.index_add(0, token, y * gate[:, None])  # (tokens, d)
-        self.aux_loss = load_balancing_loss(routing.probs, routing.expert_index)
+        # (tokens,) first choices: all f_i counts, and the exercise's signature
+        self.aux_loss = load_balancing_loss(routing.probs, routing.expert_index[:, 0])
         self.last_routing = replace(  # kept for plots and tests, without the graph
             routing, probs=routing.probs.detach(), gates=routing.gates.detach()
         )
