@@ -124,7 +124,7 @@ def per_example_names(nb: dict) -> frozenset[str]:
     ``course.per_example``) where the course's function takes a batch: e.g. the exercise's
     ``bilinear_sample(image (C, H, W), grid (H_out, W_out, 2))`` against the course's
     ``(batch, C, H, W)``. A lesson runs such an answer once per example (:func:`per_example`)."""
-    return frozenset(nb.get("metadata", {}).get("course", {}).get("per_example", []))
+    return frozenset(_course_metadata(nb).get("per_example", []))
 
 
 def per_example(function: Callable, name: str) -> Callable:
@@ -161,7 +161,12 @@ def stand_in_names(nb: dict) -> dict[str, str]:
     the forbidden course function it replaces when the names differ (e.g. the exercise's
     ``integrated_gradients(f, x, baseline, steps)`` runs as the course's
     ``path_integrated_gradients``)."""
-    return dict(nb.get("metadata", {}).get("course", {}).get("stand_ins", {}))
+    return dict(_course_metadata(nb).get("stand_ins", {}))
+
+
+def _course_metadata(nb: dict) -> dict:
+    """The course's own notebook metadata (``metadata.course``), empty if there is none."""
+    return nb.get("metadata", {}).get("course", {})
 
 
 @cache

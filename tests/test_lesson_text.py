@@ -69,8 +69,7 @@ def test_no_development_leftovers(path):
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
 def test_numbers_are_shown_together_in_the_last_cell(path):
-    code = [c for c in load(path)["cells"] if c["cell_type"] == "code"]
-    sources = ["".join(c["source"]) for c in code]
+    sources = code_sources(path)
     metric_only = [s for s in sources if is_metric_only(s)]
     assert not metric_only, f"cells that only record a number: {metric_only}"
     assert sources[-1].split("#")[0].strip() == "measured", "the last cell shows `measured`"
@@ -96,6 +95,11 @@ def test_the_leftover_check_has_teeth():
     assert not is_metric_only('x = 1\nmeasured.append(record("a", x))')
 
 
+def code_sources(path: Path) -> list[str]:
+    """The source of each code cell of the notebook at ``path``."""
+    return ["".join(c["source"]) for c in load(path)["cells"] if c["cell_type"] == "code"]
+
+
 def imported_names(source: str, module: str) -> set[str]:
     return {
         alias.asname or alias.name
@@ -111,7 +115,7 @@ def test_later_lessons_run_the_learners_own_answers(path):
     never straight from the library — lesson 01 introduces masked_softmax before its exercise."""
     from course_lib.mine import offered
 
-    sources = ["".join(c["source"]) for c in load(path)["cells"] if c["cell_type"] == "code"]
+    sources = code_sources(path)
     from_mine = set().union(*(imported_names(s, "course_lib.mine") for s in sources))
     for name, (_, dotted) in offered().items():
         module, _, course_name = dotted.rpartition(".")
@@ -133,8 +137,7 @@ def test_every_exercise_answer_on_offer_runs_in_some_lesson():
 
     run: set[str] = set()
     for path in LESSONS:
-        sources = ["".join(c["source"]) for c in load(path)["cells"] if c["cell_type"] == "code"]
-        for source in sources:
+        for source in code_sources(path):
             run |= imported_names(source, "course_lib.mine")
             for call in re.findall(r"mine\.using\(([^)]*)\)", source):
                 run |= set(re.findall(r'"(\w+)"', call))

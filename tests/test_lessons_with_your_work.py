@@ -22,7 +22,7 @@ COURSE_DIR = Path(__file__).resolve().parents[1]
 LESSONS = [
     path
     for path in sorted((COURSE_DIR / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    if "course_lib.mine" in path.read_text() or "mine.using" in path.read_text()
+    if re.search(r"course_lib\.mine|mine\.using", path.read_text())
 ]
 CHOICE = re.compile(r"^(\w+): (yours|the course's) \((.*)\)$", re.M)
 

@@ -65,6 +65,8 @@ class AdditiveScore(nn.Module):
         self.w_v = nn.Linear(d_hidden, 1, bias=False)
 
     def forward(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        # checked here as well as in additive_score: inside mine.using("additive_score") the
+        # learner's function, which need not check, does the arithmetic
         qs, ks = _query_key_sizes(q, k)
         expect_match("q feature size and W_q input", {"q.d": qs["d"], "d_q": self.W_q.in_features})
         expect_match("k feature size and W_k input", {"k.d": ks["d"], "d_k": self.W_k.in_features})
